@@ -1,0 +1,273 @@
+/**
+ * assign(): the pure assignment function (spec/ALGORITHM.md §7). Given a compiled config, the unit,
+ * its attributes, the time and the unit's stored sticky record, it returns the variant with the
+ * reason, plus the effects the caller should perform (a sticky write, an exposure event) as data.
+ * It never throws for bad input: problems come back as an error code with reason "ERROR".
+ */
+import type { CompiledConfig, CompiledExperiment, CompiledPhase } from './config/compile.js';
+import type { UnitIdErrorCode } from './encoding/unit-id.js';
+import { evaluateCondition, type Attributes } from './targeting.js';
+
+export type Reason =
+  /** Assigned now from the slot (first assignment in this phase lineage). */
+  | 'ASSIGNED'
+  /** Returned from the unit's sticky record. */
+  | 'STICKY'
+  /** Targeting did not match; no variant. */
+  | 'TARGETING_EXCLUDED'
+  /** The unit's slot is reserved by a holdout; no variant. */
+  | 'HOLDOUT'
+  /** The current phase excludes units of an earlier phase (partitioned ramp); no variant. */
+  | 'PHASE_EXCLUDED'
+  /** The slot is not allocated to any variant of this experiment; no variant. */
+  | 'NOT_ALLOCATED'
+  /** `now` is before the first phase starts; no variant. */
+  | 'NOT_STARTED'
+  /** `now` is at or after the experiment's endsAt; no variant. */
+  | 'ENDED'
+  /** Input error: see `error`. */
+  | 'ERROR';
+
+export type AssignErrorCode = UnitIdErrorCode | 'EXPERIMENT_NOT_FOUND' | 'UNIT_MISSING' | 'INVALID_NOW';
+
+export type StickyStatus =
+  /** No record was given. */
+  | 'none'
+  /** The record decided the variant. */
+  | 'honored'
+  /** A later phase re-randomized, so the record no longer applies. */
+  | 'superseded'
+  /** The record names a phase or variant this config does not have (or a later phase); ignored. */
+  | 'unknown'
+  /** The record belongs to another experiment; ignored. */
+  | 'mismatch';
+
+export type TargetingOutcome = 'none' | 'matched' | 'excluded';
+
+/** What the caller stores so the unit keeps its variant (written only on a first assignment). */
+export interface StickyRecord {
+  readonly experiment: string;
+  readonly phase: string;
+  readonly variant: string;
+  readonly slot: number;
+  readonly layerEpoch: number;
+  readonly configVersion: number;
+  /** Milliseconds since the epoch. */
+  readonly assignedAt: number;
+}
+
+/** An exposure: the unit was served a variant (emitted in enroll mode whenever a variant is served). */
+export interface ExposureEvent {
+  /** Canonical (NFC) unit id. */
+  readonly unit: string;
+  readonly unitType: string;
+  readonly experiment: string;
+  readonly layer: string;
+  readonly phase: string;
+  readonly variant: string;
+  readonly slot: number;
+  readonly configVersion: number;
+  readonly at: number;
+  readonly first: boolean;
+}
+
+export interface AssignInput {
+  readonly experiment: string;
+  /** Unit ids by unit type, e.g. { userId: "8821" }. The experiment's layer names the type it uses. */
+  readonly units: Readonly<Record<string, unknown>>;
+  readonly attributes?: Attributes;
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+  /** The unit's stored record for this experiment, if any. */
+  readonly sticky?: StickyRecord | null | undefined;
+  /** enroll (default) returns effects; peek returns the same answer and no effects. */
+  readonly mode?: 'enroll' | 'peek';
+}
+
+export interface Assignment {
+  readonly experiment: string;
+  readonly variant: string | null;
+  /** The variant's configured value (null when no variant or no value). */
+  readonly value: unknown;
+  readonly reason: Reason;
+  readonly error: { readonly code: AssignErrorCode; readonly message: string } | null;
+  readonly layer: string | null;
+  readonly slot: number | null;
+  readonly phase: string | null;
+  readonly configVersion: number;
+  readonly targeting: TargetingOutcome;
+  readonly holdout: string | null;
+  readonly stickyStatus: StickyStatus;
+  /** Record the caller must store (first assignment, enroll mode), else null. */
+  readonly stickyWrite: StickyRecord | null;
+  /** Exposure the caller should log (enroll mode, variant served), else null. */
+  readonly exposure: ExposureEvent | null;
+}
+
+interface Outcome {
+  variant: string | null;
+  value: unknown;
+  reason: Reason;
+  error: { code: AssignErrorCode; message: string } | null;
+  layer: string | null;
+  slot: number | null;
+  phase: string | null;
+  targeting: TargetingOutcome;
+  holdout: string | null;
+  stickyStatus: StickyStatus;
+}
+
+function result(config: CompiledConfig, key: string, o: Outcome, stickyWrite: StickyRecord | null, exposure: ExposureEvent | null): Assignment {
+  return {
+    experiment: key,
+    variant: o.variant,
+    value: o.value,
+    reason: o.reason,
+    error: o.error,
+    layer: o.layer,
+    slot: o.slot,
+    phase: o.phase,
+    configVersion: config.version,
+    targeting: o.targeting,
+    holdout: o.holdout,
+    stickyStatus: o.stickyStatus,
+    stickyWrite,
+    exposure,
+  };
+}
+
+function failure(config: CompiledConfig, key: string, code: AssignErrorCode, message: string, layer: string | null): Assignment {
+  return result(
+    config,
+    key,
+    { variant: null, value: null, reason: 'ERROR', error: { code, message }, layer, slot: null, phase: null, targeting: 'none', holdout: null, stickyStatus: 'none' },
+    null,
+    null,
+  );
+}
+
+/** The phase in force at `now` (the last one whose start is at or before it), or undefined. */
+export function activePhase(experiment: CompiledExperiment, now: number): CompiledPhase | undefined {
+  const phases = experiment.phases;
+  for (let i = phases.length - 1; i >= 0; i--) {
+    const phase = phases[i]!;
+    if (phase.startsAt <= now) return phase;
+  }
+  return undefined;
+}
+
+function stickyStatusOf(experiment: CompiledExperiment, phase: CompiledPhase, record: StickyRecord | null | undefined): StickyStatus {
+  if (record === undefined || record === null) return 'none';
+  if (record.experiment !== experiment.key) return 'mismatch';
+  const j = experiment.phaseIndex.get(record.phase);
+  if (j === undefined || j > phase.index || !experiment.variantIndex.has(record.variant)) return 'unknown';
+  return j < phase.lineageStart ? 'superseded' : 'honored';
+}
+
+function hasNonAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return true;
+  return false;
+}
+
+/** Assigns one unit to one experiment. Pure: same inputs, same output, no effects performed. */
+export function assign(config: CompiledConfig, input: AssignInput): Assignment {
+  const key = input.experiment;
+  const experiment = config.experiments.get(key);
+  if (experiment === undefined) {
+    return failure(config, key, 'EXPERIMENT_NOT_FOUND', `experiment "${String(key)}" is not in config version ${config.version}`, null);
+  }
+  const layer = experiment.layer;
+  const unitId = input.units[layer.unit];
+  if (unitId === undefined) {
+    return failure(config, key, 'UNIT_MISSING', `no "${layer.unit}" unit id given; experiment "${key}" buckets by ${layer.unit}`, layer.id);
+  }
+  const now = input.now;
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    return failure(config, key, 'INVALID_NOW', 'now must be a finite number of milliseconds since the epoch', layer.id);
+  }
+  const slot = layer.slotOf(unitId);
+  if (typeof slot !== 'number') return failure(config, key, slot.code, slot.message, layer.id);
+
+  const o: Outcome = {
+    variant: null,
+    value: null,
+    reason: 'NOT_ALLOCATED',
+    error: null,
+    layer: layer.id,
+    slot,
+    phase: null,
+    targeting: 'none',
+    holdout: null,
+    stickyStatus: 'none',
+  };
+  const phase = activePhase(experiment, now);
+  if (phase === undefined || now >= experiment.endsAt) {
+    o.reason = phase === undefined ? 'NOT_STARTED' : 'ENDED';
+    return result(config, key, o, null, null);
+  }
+  o.phase = phase.id;
+  const record = input.sticky;
+  o.stickyStatus = stickyStatusOf(experiment, phase, record);
+  if (experiment.targeting !== undefined) {
+    o.targeting = evaluateCondition(experiment.targeting, input.attributes ?? {}) ? 'matched' : 'excluded';
+  }
+
+  // Partitioned ramps: exclusion is by slot, and also by record for units assigned in an excluded phase.
+  if ((phase.excluded !== null && phase.excluded[slot] === 1) || (o.stickyStatus === 'honored' && phase.excludedPhases.has(record!.phase))) {
+    o.reason = 'PHASE_EXCLUDED';
+    return result(config, key, o, null, null);
+  }
+
+  let variantIndex: number;
+  let first: boolean;
+  if (o.stickyStatus === 'honored') {
+    variantIndex = experiment.variantIndex.get(record!.variant)!;
+    o.reason = 'STICKY';
+    first = false;
+  } else {
+    if (o.targeting === 'excluded') {
+      o.reason = 'TARGETING_EXCLUDED';
+      return result(config, key, o, null, null);
+    }
+    for (const g of experiment.globalHoldouts) {
+      const hs = g.layer.slotOf(unitId);
+      if (typeof hs === 'number' && g.table[hs] === 1) {
+        o.reason = 'HOLDOUT';
+        o.holdout = g.holdout.id;
+        return result(config, key, o, null, null);
+      }
+    }
+    const h = layer.holdoutTable[slot]!;
+    if (h !== 0) {
+      o.reason = 'HOLDOUT';
+      o.holdout = layer.holdouts[h - 1]!.id;
+      return result(config, key, o, null, null);
+    }
+    variantIndex = phase.table[slot]! - 1;
+    if (variantIndex < 0) return result(config, key, o, null, null);
+    o.reason = 'ASSIGNED';
+    first = true;
+  }
+  const variant = experiment.variants[variantIndex]!;
+  o.variant = variant.key;
+  o.value = variant.value ?? null;
+  if (input.mode === 'peek') return result(config, key, o, null, null);
+
+  const unit = hasNonAscii(unitId as string) ? (unitId as string).normalize('NFC') : (unitId as string);
+  const stickyWrite: StickyRecord | null = first
+    ? { experiment: key, phase: phase.id, variant: variant.key, slot, layerEpoch: layer.epoch, configVersion: config.version, assignedAt: now }
+    : null;
+  const exposure: ExposureEvent = {
+    unit,
+    unitType: layer.unit,
+    experiment: key,
+    layer: layer.id,
+    phase: phase.id,
+    variant: variant.key,
+    slot,
+    configVersion: config.version,
+    at: now,
+    first,
+  };
+  return result(config, key, o, stickyWrite, exposure);
+}

@@ -1,0 +1,142 @@
+/**
+ * SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) in portable TypeScript.
+ *
+ * The core must run unchanged in Node, browsers and edge runtimes and `assign()` is synchronous,
+ * so WebCrypto (async) and node:crypto (Node only) are not options on the hot path. This module is
+ * checked bit for bit against node:crypto on random inputs in sha256.test.ts.
+ *
+ * Speed comes from two things: the compression (generated, unrolled) works on 32-bit words with no
+ * allocation, and HmacKey caches the states after the key's inner and outer pad blocks, so a short
+ * message costs exactly two compressions.
+ */
+
+import { compress } from './sha256-compress.js';
+
+export { compress };
+
+const IV = new Int32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+
+/** Absorbs the 64-byte blocks of `bytes[from..to)` into `state`; `w` is 64-word scratch. */
+function absorbBlocks(state: Int32Array, w: Int32Array, bytes: Uint8Array, from: number, to: number): void {
+  for (let base = from; base < to; base += 64) {
+    for (let j = 0; j < 16; j++) {
+      const p = base + j * 4;
+      w[j] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!;
+    }
+    compress(state, w);
+  }
+}
+
+/**
+ * Writes SHA-256 padding after `bytes[0..length)` in place and returns the padded length (a multiple
+ * of 64). `prefixBytes` counts message bytes absorbed before this buffer (for the length field).
+ * The buffer must have room for `length + 72` bytes.
+ */
+function padInPlace(bytes: Uint8Array, length: number, prefixBytes: number): number {
+  const padded = ((length + 9 + 63) >>> 6) << 6;
+  bytes[length] = 0x80;
+  bytes.fill(0, length + 1, padded - 8);
+  const bits = (prefixBytes + length) * 8;
+  const high = Math.floor(bits / 4294967296);
+  bytes[padded - 8] = high >>> 24;
+  bytes[padded - 7] = (high >>> 16) & 0xff;
+  bytes[padded - 6] = (high >>> 8) & 0xff;
+  bytes[padded - 5] = high & 0xff;
+  bytes[padded - 4] = bits >>> 24;
+  bytes[padded - 3] = (bits >>> 16) & 0xff;
+  bytes[padded - 2] = (bits >>> 8) & 0xff;
+  bytes[padded - 1] = bits & 0xff;
+  return padded;
+}
+
+/** Room a caller must leave after a message in a scratch buffer passed to HmacKey.macInto. */
+export const PADDING_ROOM = 72;
+
+function wordsToBytes(words: Int32Array): Uint8Array {
+  const out = new Uint8Array(words.length * 4);
+  for (let i = 0; i < words.length; i++) {
+    const v = words[i]!;
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = (v >>> 16) & 0xff;
+    out[i * 4 + 2] = (v >>> 8) & 0xff;
+    out[i * 4 + 3] = v & 0xff;
+  }
+  return out;
+}
+
+/** SHA-256 of `bytes`. Not for the hot path (allocates); used for commitments and key preparation. */
+export function sha256(bytes: Uint8Array): Uint8Array {
+  const buffer = new Uint8Array(bytes.length + PADDING_ROOM);
+  buffer.set(bytes);
+  const padded = padInPlace(buffer, bytes.length, 0);
+  const state = IV.slice();
+  absorbBlocks(state, new Int32Array(16), buffer, 0, padded);
+  return wordsToBytes(state);
+}
+
+/**
+ * An HMAC-SHA256 key with its inner and outer pad states precomputed, so each MAC of a message of up
+ * to 55 bytes costs two compressions. Instances hold scratch buffers: use one per key, from one
+ * synchronous caller at a time (JavaScript's run-to-completion makes that automatic).
+ */
+export class HmacKey {
+  private readonly inner: Int32Array;
+  private readonly outer: Int32Array;
+  private readonly state = new Int32Array(8);
+  private readonly w = new Int32Array(16);
+
+  constructor(key: Uint8Array) {
+    const block = new Uint8Array(64);
+    block.set(key.length > 64 ? sha256(key) : key);
+    this.inner = IV.slice();
+    this.outer = IV.slice();
+    for (let j = 0; j < 16; j++) {
+      const p = j * 4;
+      const word = (block[p]! << 24) | (block[p + 1]! << 16) | (block[p + 2]! << 8) | block[p + 3]!;
+      this.w[j] = word ^ 0x36363636;
+    }
+    compress(this.inner, this.w);
+    for (let j = 0; j < 16; j++) {
+      const p = j * 4;
+      const word = (block[p]! << 24) | (block[p + 1]! << 16) | (block[p + 2]! << 8) | block[p + 3]!;
+      this.w[j] = word ^ 0x5c5c5c5c;
+    }
+    compress(this.outer, this.w);
+  }
+
+  /**
+   * Computes HMAC-SHA256(key, message[0..length)) into `out` as 8 big-endian 32-bit words.
+   * `message` is the caller's scratch buffer: it must have PADDING_ROOM bytes free after `length`,
+   * which this call overwrites with padding.
+   */
+  macInto(message: Uint8Array, length: number, out: Int32Array): void {
+    const state = this.state;
+    const w = this.w;
+    state.set(this.inner);
+    const padded = padInPlace(message, length, 64);
+    absorbBlocks(state, w, message, 0, padded);
+    // Outer hash: the pad block (already absorbed) + the 32-byte inner digest, padded into one block.
+    for (let j = 0; j < 8; j++) w[j] = state[j]!;
+    w[8] = 0x80000000 | 0;
+    for (let j = 9; j < 15; j++) w[j] = 0;
+    w[15] = (64 + 32) * 8;
+    out.set(this.outer);
+    compress(out, w);
+  }
+
+  /** HMAC-SHA256(key, message) as bytes. Allocates; for tests and key derivation, not the hot path. */
+  mac(message: Uint8Array): Uint8Array {
+    const out = new Int32Array(8);
+    const buffer = new Uint8Array(message.length + PADDING_ROOM);
+    buffer.set(message);
+    this.macInto(buffer, message.length, out);
+    return wordsToBytes(out);
+  }
+}
+
+/** HMAC-SHA256(key, message). Convenience for non-hot paths. */
+export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
+  return new HmacKey(key).mac(message);
+}
