@@ -3,7 +3,7 @@
  * cannot state. Every issue names the field (as a JSON pointer), what is wrong, and the fix.
  * Nothing is repaired: a config is accepted exactly as written or rejected.
  */
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { ConfigIssue } from '../errors.js';
 import { conditionValueProblem } from '../targeting.js';
 import { firstOverlap, rangeListProblem, unionRanges, type SlotRange } from './ranges.js';
@@ -59,8 +59,13 @@ function structuralIssues(raw: unknown): ConfigIssue[] {
     seen.add(error.path);
     const schema = error.schema as { fix?: unknown; description?: unknown };
     const fix = typeof schema.fix === 'string' ? schema.fix : 'see spec/schema/config.schema.json';
-    const what = typeof schema.description === 'string' ? ` (${schema.description})` : '';
-    issues.push({ path: error.path, message: `${error.message}${what}`, fix });
+    const what = typeof schema.description === 'string' ? schema.description : '';
+    const shown = JSON.stringify(error.value)?.slice(0, 60) ?? 'undefined';
+    const message =
+      error.type === ValueErrorType.StringPattern
+        ? `${shown} has the wrong format${what ? ` for ${what}` : ''}`
+        : `${error.message}${what ? ` (${what})` : ''}, got ${shown}`;
+    issues.push({ path: error.path, message, fix });
     if (issues.length >= MAX_ISSUES) break;
   }
   return issues;
