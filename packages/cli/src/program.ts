@@ -1,0 +1,107 @@
+/**
+ * The sortition program: commands return data; `main` prints it and returns the exit code.
+ * Only main.ts (the bin entry) touches process.exitCode.
+ */
+import { randomFillSync } from 'node:crypto';
+import { Command, CommanderError } from 'commander';
+import { runAssign } from './commands/assign.js';
+import { runDemo } from './commands/demo.js';
+import { runKeygen } from './commands/keygen.js';
+import { formatPlan, runPlan } from './commands/plan.js';
+import { runValidate } from './commands/validate.js';
+import { CliError } from './config-file.js';
+
+interface Output {
+  stdout: string;
+  exitCode: number;
+}
+
+const json = (value: unknown): string => JSON.stringify(value, null, 2);
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function buildProgram(emit: (out: Output) => void): Command {
+  const program = new Command('sortition')
+    .description('Experiment assignment that never drifts unless deliberately re-randomized.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('assign')
+    .description('assign one unit to an experiment (read-only: nothing is enrolled) and print JSON')
+    .requiredOption('--config <file>', 'config file (YAML or JSON)')
+    .requiredOption('--experiment <key>', 'experiment key')
+    .requiredOption('--unit <id>', 'unit id (a string; used as given, after NFC normalisation)')
+    .option('--attr <k=v>', 'attribute: k=v for a string, k:=json for a number, boolean or null (repeatable)', collect, [])
+    .option('--now <time>', 'evaluation time (RFC 3339 UTC or epoch ms); default: the clock')
+    .action(async (o: { config: string; experiment: string; unit: string; attr: string[]; now?: string }) => {
+      const result = await runAssign({ config: o.config, experiment: o.experiment, unit: o.unit, attrs: o.attr, now: o.now, clock: Date.now });
+      emit({ stdout: json(result), exitCode: result.reason === 'ERROR' ? 1 : 0 });
+    });
+
+  program
+    .command('plan')
+    .description('show who would move if PROPOSED replaced CURRENT; exit 1 if the change would be refused')
+    .argument('<current>', 'config in force')
+    .argument('<proposed>', 'proposed config')
+    .option('--now <time>', 'publish time (RFC 3339 UTC or epoch ms); default: the clock')
+    .option('--exposed <file>', 'exposed units, JSON Lines of {"experiment", "unit_id"}')
+    .option('--json', 'print the report as JSON')
+    .action(async (current: string, proposed: string, o: { now?: string; exposed?: string; json?: boolean }) => {
+      const report = await runPlan({ current, proposed, now: o.now, exposed: o.exposed, clock: Date.now });
+      emit({ stdout: o.json === true ? json(report) : formatPlan(report), exitCode: report.verdict === 'invalid' ? 2 : report.allowed ? 0 : 1 });
+    });
+
+  program
+    .command('validate')
+    .description('validate a config file against the schema and the cross-field rules')
+    .argument('<file>', 'config file (YAML or JSON)')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const r = await runValidate(file);
+      const text = r.valid
+        ? `${file}: valid (${r.summary?.layers} layers, ${r.summary?.experiments} experiments, ${r.summary?.holdouts} holdouts)`
+        : `${file}: invalid\n${r.issues.map((i) => `  ${i.path || '/'}: ${i.message}\n    fix: ${i.fix}`).join('\n')}`;
+      emit({ stdout: o.json === true ? json(r) : text, exitCode: r.valid ? 0 : 1 });
+    });
+
+  program
+    .command('keygen')
+    .description('print a fresh 32-byte layer key (hex) from the system CSPRNG')
+    .action(() => emit({ stdout: runKeygen((b) => randomFillSync(b)).key, exitCode: 0 }));
+
+  program
+    .command('demo')
+    .description('assign a few users from examples/checkout.yaml and preview three config changes')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const d = await runDemo();
+      if (o.json === true) return emit({ stdout: json(d), exitCode: 0 });
+      const lines = [`Sortition demo: ${d.config} at ${d.now}`, '', 'Assignments to checkout_v2 (country=DE, appVersion=4.3.1):'];
+      for (const a of d.assignments) lines.push(`  ${a.unit.padEnd(10)} slot ${String(a.slot).padStart(4)}  ${a.reason.padEnd(18)} ${a.variant ?? '-'}${a.holdout === null ? '' : ` (${a.holdout})`}`);
+      for (const p of d.plans) lines.push('', `=== sortition plan checkout.yaml ${p.proposed}`, formatPlan(p.report));
+      emit({ stdout: lines.join('\n'), exitCode: 0 });
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((out) => {
+    process.stdout.write(`${out.stdout}\n`);
+    exitCode = out.exitCode;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CliError) {
+      process.stderr.write(`sortition: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`sortition: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return 70;
+  }
+}
+
