@@ -222,6 +222,14 @@ function assignCases(configDoc, inputs) {
   });
 }
 
+/** The first `count` ids user_0, user_1, ... whose slot in `layerDoc` satisfies `predicate`. */
+function findUnits(layerDoc, predicate, count, prefix = 'user_') {
+  const f = createSlotFunction('v1', { layerId: layerDoc.id, key: Buffer.from(layerDoc.key, 'hex'), slots: layerDoc.slots });
+  const out = [];
+  for (let i = 0; out.length < count; i++) if (predicate(f(`${prefix}${i}`))) out.push(`${prefix}${i}`);
+  return out;
+}
+
 const layer = (id, key, extra = {}) => ({ id, algorithm: 'v1', slots: 10000, key, unit: 'userId', normalization: 'nfc', ...extra });
 const users = (n, from = 0) => Array.from({ length: n }, (_, i) => `user_${from + i}`);
 
@@ -312,6 +320,16 @@ write({
   cases: assignCases(holdouts, [
     ...users(30).map((u) => ({ experiment: 'checkout_v2', units: { userId: u }, now: '2026-03-14T00:00:00Z' })),
     ...['dev-1', 'dev-2', 'dev-3', 'dev-4'].map((d) => ({ experiment: 'device_theme', units: { deviceId: d, userId: 'user_0' }, now: '2026-03-14T00:00:00Z' })),
+    ...findUnits(holdouts.layers[0], (slot) => slot < 1000, 2).map((u) => ({
+      experiment: 'device_theme',
+      units: { deviceId: 'dev-1', userId: u },
+      now: '2026-03-14T00:00:00Z',
+      why: `${u} is in the userId global holdout, but device_theme buckets by deviceId, so the global holdout does not apply`,
+    })),
+    ...findUnits(holdouts.layers[1], (slot) => slot >= 9500, 40)
+      .filter((u) => findUnits(holdouts.layers[0], (slot) => slot < 1000, 400).includes(u))
+      .slice(0, 1)
+      .map((u) => ({ experiment: 'checkout_v2', units: { userId: u }, now: '2026-03-14T00:00:00Z', why: `${u} falls in both holdouts; the global one is evaluated first, so it is the one reported` })),
   ]),
 });
 
@@ -333,8 +351,9 @@ const phased = {
   ],
 };
 const phasedCases = [];
-for (const u of users(20)) phasedCases.push({ experiment: 'checkout_v2', units: { userId: u }, now: '2026-03-02T00:00:00Z', why: 'during the canary' });
-for (const u of users(20)) phasedCases.push({ experiment: 'checkout_v2', units: { userId: u }, now: '2026-03-20T00:00:00Z', why: 'during the full ramp, whose allocation covers every slot but excludes the canary\'s [0, 1000)' });
+const canaryUnits = findUnits(phased.layers[0], (slot) => slot < 1000, 6);
+for (const u of [...users(10), ...canaryUnits]) phasedCases.push({ experiment: 'checkout_v2', units: { userId: u }, now: '2026-03-02T00:00:00Z', why: 'during the canary, which allocates slots [0, 1000)' });
+for (const u of [...users(10), ...canaryUnits]) phasedCases.push({ experiment: 'checkout_v2', units: { userId: u }, now: '2026-03-20T00:00:00Z', why: 'during the full ramp, whose allocation covers every slot but excludes the canary\'s [0, 1000)' });
 phasedCases.push(
   { experiment: 'checkout_v2', units: { userId: 'user_8821' }, now: '2026-03-20T00:00:00Z', sticky: { experiment: 'checkout_v2', phase: 'canary', variant: 'treatment', slot: 2117, layerEpoch: 1, configVersion: 8, assignedAt: '2026-03-02T00:00:00Z' }, why: 'a record made in the canary (as if the canary had been larger): excluded by record as well as by slot' },
   { experiment: 'checkout_v2', units: { userId: 'user_8821' }, now: '2026-06-01T00:00:00Z', why: 'at endsAt' },
@@ -389,6 +408,76 @@ write({
     t({ country: 'DE', appVersion: '4.2.0', age: 30, plan: 'enterprise' }, 'not(plan = enterprise) fails'),
     t({ country: 'DE', appVersion: '4.2.0', age: 30, plan: null }, 'plan is null: eq is false, so not(...) holds'),
     t({}, 'no attributes at all'),
+  ]),
+});
+
+const opsConfig = structuredClone(basic);
+opsConfig.experiments = [];
+opsConfig.layers = [];
+const opCases = [];
+const ops = [
+  ['eq', 'plan', 'pro', [['pro', true], ['PRO', false], [null, false]]],
+  ['eq', 'beta', true, [[true, true], [1, false], ['true', false]]],
+  ['eq', 'seats', 1, [[1, true], [true, false], ['1', false], [1.0, true]]],
+  ['ne', 'plan', 'free', [['pro', true], ['free', false], [undefined, true], [null, true]]],
+  ['in', 'country', ['DE', 'FR'], [['DE', true], ['de', false], [undefined, false], [null, false]]],
+  ['nin', 'country', ['DE', 'FR'], [['US', true], ['FR', false], [undefined, true]]],
+  ['gt', 'age', 18, [[18.5, true], [18, false], ['19', false]]],
+  ['gte', 'age', 18, [[18, true], [17.999, false]]],
+  ['lt', 'age', 18, [[-1, true], [18, false], [true, false]]],
+  ['lte', 'age', 18, [[18, true], [18.0001, false]]],
+  ['semver_eq', 'v', '1.2.3', [['1.2.3', true], ['1.2.3+build.7', true], ['1.2.3-rc.1', false], ['1.2', false]]],
+  ['semver_gt', 'v', '1.2.3', [['1.10.0', true], ['1.2.3', false], ['1.2.4-alpha', true]]],
+  ['semver_gte', 'v', '1.2.3', [['1.2.3', true], ['1.2.3-alpha.10', false]]],
+  ['semver_lt', 'v', '1.0.0', [['1.0.0-alpha', true], ['1.0.0-alpha.beta', true], ['0.9.99', true], ['1.0.0', false]]],
+  ['semver_lte', 'v', '1.0.0-beta.11', [['1.0.0-beta.2', true], ['1.0.0-beta.11', true], ['1.0.0-rc.1', false]]],
+  ['exists', 'email', undefined, [['a@b.c', true], ['', true], [null, false], [undefined, false], [0, true]]],
+];
+ops.forEach(([op, attr, value, rows], i) => {
+  const key = `op_${i}_${op}`;
+  opsConfig.layers.push(layer(`ops-${i}`, TEST_KEY));
+  opsConfig.experiments.push({
+    key,
+    layer: `ops-${i}`,
+    variants: [{ key: 'on' }],
+    targeting: value === undefined ? { attr, op } : { attr, op, value },
+    phases: [{ id: 'main', startsAt: '2026-03-01T00:00:00Z', allocation: { on: [[0, 10000]] } }],
+  });
+  for (const [actual, holds] of rows) {
+    opCases.push({
+      experiment: key,
+      units: { userId: 'user_8821' },
+      now: '2026-03-14T00:00:00Z',
+      attributes: actual === undefined ? {} : { [attr]: actual },
+      why: `${attr} ${op} ${JSON.stringify(value)} with ${attr} = ${actual === undefined ? '(absent)' : JSON.stringify(actual)} is ${holds}`,
+    });
+  }
+});
+write({
+  name: 'assign-targeting-operators',
+  kind: 'assign',
+  description: 'Every operator of §6 on matching, non-matching, mistyped and missing attributes. Each experiment covers all slots, so the reason shows the condition alone.',
+  spec: '§6',
+  config: opsConfig,
+  cases: assignCases(opsConfig, opCases),
+});
+
+const precedence = structuredClone(holdouts);
+precedence.experiments[0].targeting = { attr: 'country', op: 'eq', value: 'DE' };
+const heldOut = findUnits(precedence.layers[1], (slot) => slot >= 9500, 1)[0];
+const inArm = findUnits(precedence.layers[1], (slot) => slot < 9500, 1)[0];
+const record = (unit, variant) => ({ experiment: 'checkout_v2', phase: 'main', variant, slot: 0, layerEpoch: 1, configVersion: 4, assignedAt: '2026-03-02T00:00:00Z' });
+write({
+  name: 'assign-sticky-precedence',
+  kind: 'assign',
+  description: 'A stored record is honored before targeting and holdouts are consulted (§7 step 7): a unit already assigned is not evicted by a later targeting or holdout change; the planner refuses such changes instead.',
+  spec: '§7 steps 5-10',
+  config: precedence,
+  cases: assignCases(precedence, [
+    { experiment: 'checkout_v2', units: { userId: inArm }, attributes: { country: 'US' }, now: '2026-03-14T00:00:00Z', why: 'no record: targeting excludes' },
+    { experiment: 'checkout_v2', units: { userId: inArm }, attributes: { country: 'US' }, now: '2026-03-14T00:00:00Z', sticky: record(inArm, 'treatment'), why: 'with a record: the record decides even though targeting now fails (reported as excluded)' },
+    { experiment: 'checkout_v2', units: { userId: heldOut }, attributes: { country: 'DE' }, now: '2026-03-14T00:00:00Z', why: 'no record: the layer holdout takes the unit' },
+    { experiment: 'checkout_v2', units: { userId: heldOut }, attributes: { country: 'DE' }, now: '2026-03-14T00:00:00Z', sticky: record(heldOut, 'control'), why: 'with a record: the record decides even though the slot is now in a holdout' },
   ]),
 });
 

@@ -32,6 +32,7 @@ export { createSlotFunction, DERIVATION_VERSIONS, SLOT_COUNTS } from './crypto/d
 export type { DerivationVersion, LayerKeyMaterial, SlotCount, SlotFunction } from './crypto/derivation.js';
 export { sha256, hmacSha256 } from './crypto/sha256.js';
 export { toHex, fromHex } from './encoding/hex.js';
+export { canonicalJson } from './encoding/canonical-json.js';
 export { canonicalUnitId, unitIdBytes, unitIdFromInteger, MAX_UNIT_ID_BYTES } from './encoding/unit-id.js';
 export type { UnitIdError, UnitIdErrorCode } from './encoding/unit-id.js';
 export { evaluateCondition, parseSemver, compareSemver } from './targeting.js';

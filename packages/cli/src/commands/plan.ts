@@ -70,8 +70,8 @@ export function formatPlan(report: PlanReport): string {
     lines.push('', `Experiment ${e.experiment} (layer ${e.layer}): ${e.change} [${e.changes.join(', ')}] -> ${e.verdict}`);
     if (e.exposedUnits !== null) lines.push(`  exposed units known: ${e.exposedUnits}`);
     for (const t of e.transitions) {
-      const when = t.at === 'publish' ? 'on publish' : `when phase ${t.at} starts`;
-      lines.push(`  ${when}: phase ${String(t.fromPhase)} -> ${String(t.toPhase)}${t.reshuffle ? ', reshuffled' : ''}${t.declared ? ', declared re-randomization' : ''}`);
+      const when = t.trigger === 'publish' ? 'on publish' : `when phase ${String(t.toPhase)} starts`;
+      lines.push(`  ${when}: phase ${String(t.fromPhase)} -> ${String(t.toPhase)}${t.reshuffle ? ', reshuffled' : ''}${t.declaredBy === 'rerandomize' ? ', declared re-randomization' : t.declaredBy === 'exclude' ? ', declared exclusion' : ''}`);
       const rows: string[][] = [['from', 'to', 'slots', 'traffic', 'exposed']];
       for (const c of t.matrix) rows.push([c.from, c.to, String(c.slots), pct(c.share), c.exposedUnits === null ? '?' : String(c.exposedUnits)]);
       lines.push(...table(rows).split('\n').map((r) => `    ${r}`));

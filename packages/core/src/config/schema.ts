@@ -183,9 +183,9 @@ export const ConfigSchema = Type.Object(
       description: 'config version number (assigned by the service on publish; 0 for a draft)',
       fix: 'use a non-negative integer',
     }),
-    layers: Type.Array(Layer),
-    holdouts: Type.Optional(Type.Array(Holdout)),
-    experiments: Type.Array(Experiment),
+    layers: Type.Array(Layer, { maxItems: 1000, fix: 'use at most 1000 layers' }),
+    holdouts: Type.Optional(Type.Array(Holdout, { maxItems: 200, fix: 'use at most 200 holdouts' })),
+    experiments: Type.Array(Experiment, { maxItems: 10000, fix: 'use at most 10000 experiments' }),
   },
   {
     $id: 'https://sortition.dev/schema/config.schema.json',

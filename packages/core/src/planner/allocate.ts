@@ -34,20 +34,47 @@ const FREE = -1;
 const BLOCKED = -2;
 const RELEASED = -3;
 
-/** Integer slot counts for `weights` (any non-negative numbers) over `coverage` slots, by largest remainder. */
+/**
+ * A finite non-negative number as an exact decimal fraction `units / 10^scale`, read from its
+ * shortest round-trip representation (String(0.1) === "0.1"), i.e. the number the user wrote.
+ */
+function decimal(value: number): { units: bigint; scale: number } {
+  const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(value));
+  if (m === null) throw new RangeError(`weight ${value} is not a finite non-negative number`);
+  const fraction = m[2] ?? '';
+  const exponent = Number(m[3] ?? '0');
+  const digits = BigInt(`${m[1]!}${fraction}`);
+  const scale = fraction.length - exponent;
+  return scale >= 0 ? { units: digits, scale } : { units: digits * 10n ** BigInt(-scale), scale: 0 };
+}
+
+/**
+ * Integer slot counts for `weights` (any non-negative numbers) over `coverage` slots, by the
+ * largest-remainder method with ties broken by variant order (spec §8.2). The arithmetic is exact on
+ * the weights as written in decimal, so 0.1/0.2/0.7 splits exactly like 1/2/7 and two
+ * implementations can never disagree on a tie because of floating-point rounding.
+ */
 export function targetCounts(variants: readonly string[], weights: Readonly<Record<string, number>>, coverage: number): Record<string, number> {
   if (!Number.isSafeInteger(coverage) || coverage < 0) throw new RangeError(`coverage must be a non-negative integer slot count, got ${coverage}`);
-  const total = variants.reduce((sum, v) => sum + (weights[v] ?? 0), 0);
-  if (!(total > 0)) throw new RangeError('weights must be non-negative and not all zero');
-  const exact = variants.map((v) => {
+  const parsed = variants.map((v) => {
     const w = weights[v] ?? 0;
-    if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`weight of ${v} must be a finite non-negative number`);
-    return (w / total) * coverage;
+    if (typeof w !== 'number' || !Number.isFinite(w) || !(w >= 0)) throw new RangeError(`weight of ${v} must be a finite non-negative number, got ${String(w)}`);
+    return decimal(w);
   });
-  const counts = exact.map(Math.floor);
+  const scale = parsed.reduce((max, d) => Math.max(max, d.scale), 0);
+  const units = parsed.map((d) => d.units * 10n ** BigInt(scale - d.scale));
+  const total = units.reduce((a, b) => a + b, 0n);
+  if (total === 0n) throw new RangeError('weights must be non-negative and not all zero');
+  const cover = BigInt(coverage);
+  const counts = units.map((u) => Number((u * cover) / total));
+  const remainders = units.map((u) => (u * cover) % total);
   let remaining = coverage - counts.reduce((a, b) => a + b, 0);
-  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (const { i } of order) {
+  const order = variants.map((_, i) => i).sort((a, b) => {
+    const ra = remainders[a]!;
+    const rb = remainders[b]!;
+    return ra > rb ? -1 : ra < rb ? 1 : a - b;
+  });
+  for (const i of order) {
     if (remaining <= 0) break;
     counts[i]! += 1;
     remaining--;
@@ -55,24 +82,40 @@ export function targetCounts(variants: readonly string[], weights: Readonly<Reco
   return Object.fromEntries(variants.map((v, i) => [v, counts[i]!]));
 }
 
+function checkRange(range: SlotRange, slots: number, what: string): void {
+  const [from, to] = range;
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || from >= to || to > slots) {
+    throw new RangeError(`${what}: range [${from}, ${to}] is not a non-empty integer range within [0, ${slots}]`);
+  }
+}
+
 export function reallocate(input: ReallocateInput): ReallocateResult {
   const { slots, variants } = input;
-  const table = new Int16Array(slots).fill(FREE);
-  for (const [from, to] of input.unavailable ?? []) table.fill(BLOCKED, from, to);
-  const have = variants.map(() => 0);
-  variants.forEach((v, i) => {
-    for (const [from, to] of input.current[v] ?? []) {
-      for (let s = from; s < to; s++) {
-        if (table[s] === BLOCKED) throw new RangeError(`slot ${s} of variant ${v} is marked unavailable`);
-        if (table[s]! >= 0) throw new RangeError(`slot ${s} is held by two variants`);
-        table[s] = i;
-      }
-      have[i]! += to - from;
-    }
-  });
+  if (!Number.isSafeInteger(slots) || slots < 1) throw new RangeError(`slot count must be a positive integer, got ${slots}`);
+  if (new Set(variants).size !== variants.length) throw new RangeError(`variant keys must be unique: ${variants.join(', ')}`);
+  if (variants.length > 0x7fff) throw new RangeError('too many variants');
   for (const key of Object.keys(input.current)) {
     if (!variants.includes(key)) throw new RangeError(`current allocation names unknown variant ${key}`);
   }
+  const table = new Int16Array(slots).fill(FREE);
+  for (const range of input.unavailable ?? []) {
+    checkRange(range, slots, 'unavailable');
+    table.fill(BLOCKED, range[0], range[1]);
+  }
+  const have = variants.map(() => 0);
+  variants.forEach((v, i) => {
+    for (const range of input.current[v] ?? []) {
+      checkRange(range, slots, `variant ${v}`);
+      for (let s = range[0]; s < range[1]; s++) {
+        const owner = table[s]!;
+        if (owner === BLOCKED) throw new RangeError(`slot ${s} of variant ${v} is marked unavailable`);
+        if (owner === i) throw new RangeError(`slot ${s} is listed twice for variant ${v}`);
+        if (owner >= 0) throw new RangeError(`slot ${s} is held by two variants (${variants[owner]!} and ${v})`);
+        table[s] = i;
+      }
+      have[i]! += range[1] - range[0];
+    }
+  });
   const want = variants.map((v) => {
     const n = input.target[v] ?? 0;
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`target for ${v} must be a non-negative integer, got ${n}`);

@@ -2,22 +2,25 @@
  * The change planner (spec/ALGORITHM.md §8): before a config is published, say who would move.
  *
  * For every experiment it compares the mapping slot → variant that a fresh evaluation would give
- * under the current config at `now` with the mapping under the proposed config (at `now`, and at the
- * start of every newly scheduled phase), and reports the transition matrix in slots and in share of
+ * under the current config at `now` with the mapping under the proposed config at `now` (the
+ * "publish" transition), and each scheduled phase of the proposal that is new or whose history
+ * changed with its predecessor. It reports each transition's matrix in slots and in share of
  * traffic, how many exposed units would move, and a verdict. The rules:
  *  - within a running phase only changes that move nobody are allowed (ramping into unallocated
- *    slots, descriptions); anything else needs a new phase with a reason;
- *  - a transition that moves exposed units needs a new phase with carryover "rerandomize", or an
- *    `exclude` that takes the moved units out explicitly;
+ *    slots, reordering, descriptions); targeting, variant and holdout changes need a new phase;
+ *  - a transition that moves exposed units (or, without exposure data, any slot of an experiment
+ *    that runs or will have run) needs a new phase with carryover "rerandomize", or an `exclude`
+ *    that takes exactly the moved units out; ending an experiment with endsAt is always allowed;
  *  - changing a layer's key, slot count, unit, normalisation or algorithm reshuffles every unit and
  *    needs every running experiment in the layer to start a re-randomizing phase at once (and the
- *    layer's epoch to rise);
- *  - started phases are history and may not be edited or removed; running experiments are ended
- *    with endsAt, not removed.
+ *    layer's epoch to rise), whatever is known about exposures;
+ *  - started phases are history and may not be edited or removed, and no phase may start before
+ *    `now`; running experiments are ended with endsAt, not removed.
  */
 import { activePhase } from '../assign.js';
 import type { CompiledConfig, CompiledExperiment, CompiledLayer, CompiledPhase } from '../config/compile.js';
 import { compileConfig } from '../config/compile.js';
+import { canonicalUnitId } from '../encoding/unit-id.js';
 import type { ConfigIssue } from '../errors.js';
 
 export const NONE = '(none)';
@@ -32,7 +35,10 @@ export type ExposedUnits =
 export interface PlanOptions {
   /** Milliseconds since the epoch: the moment the proposed config would be published. */
   readonly now: number;
-  /** Exposure knowledge per experiment key. Without it, a running experiment is assumed exposed everywhere it allocates. */
+  /**
+   * Exposure knowledge per experiment key. Without it, a running experiment is assumed exposed
+   * everywhere it allocates. Unit ids are canonicalised and counted once each.
+   */
   readonly exposed?: ReadonlyMap<string, ExposedUnits>;
 }
 
@@ -48,8 +54,8 @@ export interface MatrixCell {
 }
 
 export interface Transition {
-  /** "publish" for the immediate effect, or the id of a newly scheduled phase. */
-  readonly at: 'publish' | string;
+  /** "publish": the immediate effect; "phase-start": when the scheduled phase `toPhase` starts. */
+  readonly trigger: 'publish' | 'phase-start';
   readonly fromPhase: string | null;
   readonly toPhase: string | null;
   /** Every unit is re-drawn (layer key/slots/unit/normalisation/algorithm changed). */
@@ -59,9 +65,14 @@ export interface Transition {
   readonly movedSlots: number;
   readonly movedShare: number;
   readonly enteringSlots: number;
-  /** Exposed units that would move; null when unknown. */
+  /**
+   * Exposed units that would move (expected, when reshuffled and only slot counts are known); null
+   * when unknown, in which case every slot of a running experiment is assumed to hold some.
+   */
   readonly exposedMoving: number | null;
+  /** The moves are declared (spec §8.1): by entering a re-randomizing phase, or by its exclude list. */
   readonly declared: boolean;
+  readonly declaredBy: 'rerandomize' | 'exclude' | null;
 }
 
 export interface ExperimentPlan {
@@ -95,6 +106,7 @@ export interface PlanReport {
 }
 
 const RESHUFFLE_FIELDS = ['key', 'slots', 'unit', 'normalization', 'algorithm'] as const;
+const isReshuffleField = (field: string): boolean => (RESHUFFLE_FIELDS as readonly string[]).includes(field);
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -107,7 +119,16 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'undefined';
 }
 
+/** Equal as JSON, ignoring object key order and undefined members. */
 const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
+
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+const round9 = (x: number): number => Math.round(x * 1e9) / 1e9;
+
+/** The phase that serves fresh units at `now`: the active phase, unless the experiment has ended. */
+function servingPhase(experiment: CompiledExperiment, now: number): CompiledPhase | undefined {
+  return now < experiment.endsAt ? activePhase(experiment, now) : undefined;
+}
 
 /** Variant index + 1 (0 = none) per slot that a fresh evaluation would give in `phase`. */
 function effectiveTable(experiment: CompiledExperiment, phase: CompiledPhase | undefined): Uint8Array {
@@ -122,143 +143,185 @@ function effectiveTable(experiment: CompiledExperiment, phase: CompiledPhase | u
   return out;
 }
 
-function variantName(experiment: CompiledExperiment, index: number): string {
-  return index === 0 ? NONE : experiment.variants[index - 1]!.key;
+/** What is known about an experiment's exposed units, per slot of its current layer. */
+interface Exposure {
+  readonly counts: Float64Array;
+  /** Canonical, distinct unit ids when they were given (a reshuffle can then be computed exactly). */
+  readonly ids: readonly string[] | null;
+  readonly total: number;
 }
 
-function exposedSlotCounts(experiment: CompiledExperiment, exposed: ExposedUnits | undefined): Float64Array | null {
+function exposureOf(experiment: CompiledExperiment, exposed: ExposedUnits | undefined): Exposure | null {
   if (exposed === undefined) return null;
-  const counts = new Float64Array(experiment.layer.slots);
+  const layer = experiment.layer;
+  const counts = new Float64Array(layer.slots);
   if ('slotCounts' in exposed) {
     if (exposed.slotCounts.length !== counts.length) {
-      throw new RangeError(`exposed slot counts for ${experiment.key} have ${exposed.slotCounts.length} entries, layer has ${counts.length} slots`);
+      throw new RangeError(`exposed slot counts for ${experiment.key} have ${exposed.slotCounts.length} entries, layer ${layer.id} has ${counts.length} slots`);
     }
-    for (let s = 0; s < counts.length; s++) counts[s] = exposed.slotCounts[s] ?? 0;
-  } else {
-    for (const unit of exposed.units) {
-      const slot = experiment.layer.slotOf(unit);
-      if (typeof slot === 'number') counts[slot]! += 1;
+    let total = 0;
+    for (let s = 0; s < counts.length; s++) {
+      const c = exposed.slotCounts[s] ?? 0;
+      if (!Number.isFinite(c) || c < 0) throw new RangeError(`exposed slot count for ${experiment.key} at slot ${s} must be a finite non-negative number`);
+      counts[s] = c;
+      total += c;
     }
+    return { counts, ids: null, total };
   }
-  return counts;
+  // Exposure logs repeat units and may spell one unit two ways (NFC): count each unit once.
+  const ids = new Set<string>();
+  for (const unit of exposed.units) {
+    const id = canonicalUnitId(unit);
+    if (typeof id !== 'string' || ids.has(id)) continue;
+    const slot = layer.slotOf(id);
+    if (typeof slot !== 'number') continue;
+    ids.add(id);
+    counts[slot]! += 1;
+  }
+  return { counts, ids: [...ids], total: ids.size };
+}
+
+/** One side of a transition: an experiment and the phase serving fresh units (undefined: none). */
+interface Side {
+  readonly experiment: CompiledExperiment;
+  readonly phase: CompiledPhase | undefined;
 }
 
 interface TransitionInput {
-  readonly at: 'publish' | string;
-  readonly from: CompiledExperiment | undefined;
-  readonly fromPhase: CompiledPhase | undefined;
-  readonly to: CompiledExperiment;
-  readonly toPhase: CompiledPhase | undefined;
+  readonly trigger: 'publish' | 'phase-start';
+  /** Undefined for an experiment the current config does not have. */
+  readonly from: Side | undefined;
+  readonly to: Side;
   readonly reshuffle: boolean;
-  /** Exposed counts per slot; null means unknown. */
-  readonly exposed: Float64Array | null;
-  /** When exposure is unknown: whether to assume every allocated slot holds exposed units. */
+  /** Exposure under the from side's layer; null when unknown. */
+  readonly exposure: Exposure | null;
+  /** When exposure is unknown: whether every allocated slot of the from side may hold exposed units. */
   readonly assumeExposed: boolean;
 }
 
-function transition(t: TransitionInput): Transition {
-  const slots = t.to.layer.slots;
-  const toTable = effectiveTable(t.to, t.toPhase);
-  const fromTable = t.from === undefined ? new Uint8Array(slots) : effectiveTable(t.from, t.fromPhase);
-  const cells = new Map<string, { from: string; to: string; slots: number; exposed: number }>();
-  const bump = (from: string, to: string, n: number, exposed: number): void => {
-    const key = `${from}\u0000${to}`;
-    const cell = cells.get(key);
-    if (cell === undefined) cells.set(key, { from, to, slots: n, exposed });
-    else {
-      cell.slots += n;
-      cell.exposed += exposed;
-    }
-  };
+interface PlannedTransition {
+  readonly transition: Transition;
+  /** It moves units that are (or may be) exposed, and nothing declares the move. */
+  readonly undeclared: boolean;
+}
+
+function transition(t: TransitionInput): PlannedTransition {
+  const to = t.to.experiment;
+  const from = t.from?.experiment;
+  const toLayer = to.layer;
+  const fromLayer = from?.layer ?? toLayer;
+  const toTable = effectiveTable(to, t.to.phase);
+  const fromTable = from === undefined ? new Uint8Array(toTable.length) : effectiveTable(from, t.from?.phase);
+  const toNames = [NONE, ...to.variants.map((v) => v.key)];
+  const fromNames = [NONE, ...(from?.variants.map((v) => v.key) ?? [])];
+  // For each from-variant, its index in the to-side table (variants match by key, never by position);
+  // -1 when the proposed experiment no longer has it. None stays none.
+  const stay = fromNames.map((name, f) => (f === 0 ? 0 : (to.variantIndex.get(name) ?? -2) + 1));
+  const width = toNames.length;
+  const cellSlots = new Float64Array(fromNames.length * width);
+  const cellExposed = new Float64Array(fromNames.length * width);
+  const reshuffle = t.reshuffle || fromTable.length !== toTable.length;
+  const excluded = t.to.phase?.excluded ?? null;
+  const counts = t.exposure?.counts ?? null;
   let moved = 0;
   let entering = 0;
   let exposedMoving = 0;
-  if (t.reshuffle || t.from === undefined || t.from.layer.slots !== slots) {
-    // Independent draws: expected share in each (from, to) cell is the product of the shares.
-    const fromShare = new Map<string, number>();
-    const toShare = new Map<string, number>();
-    const fromSlots = fromTable.length;
-    for (let s = 0; s < fromSlots; s++) {
-      const name = t.from === undefined ? NONE : variantName(t.from, fromTable[s]!);
-      fromShare.set(name, (fromShare.get(name) ?? 0) + 1 / fromSlots);
-    }
-    for (let s = 0; s < slots; s++) {
-      const name = variantName(t.to, toTable[s]!);
-      toShare.set(name, (toShare.get(name) ?? 0) + 1 / slots);
-    }
-    for (const [f, fs] of fromShare) {
-      for (const [g, gs] of toShare) {
-        const n = fs * gs * slots;
-        if (n === 0) continue;
-        bump(f, g, n, 0);
-        if (f !== NONE && f !== g) moved += n;
-        if (f === NONE && g !== NONE) entering += n;
-      }
-    }
-    // Exposed units stay with probability toShare(their variant); the rest move.
-    if (t.exposed !== null && t.from !== undefined) {
-      for (let s = 0; s < fromSlots; s++) {
-        const c = t.exposed[s] ?? 0;
-        if (c === 0) continue;
-        const name = variantName(t.from, fromTable[s]!);
-        exposedMoving += c * (1 - (name === NONE ? 0 : (toShare.get(name) ?? 0)));
-      }
-      exposedMoving = Math.round(exposedMoving);
-    }
-  } else {
-    for (let s = 0; s < slots; s++) {
-      const f = variantName(t.from, fromTable[s]!);
-      const g = variantName(t.to, toTable[s]!);
-      const c = t.exposed === null ? 0 : t.exposed[s]!;
-      bump(f, g, 1, c);
-      if (f !== NONE && f !== g) {
+  let allMovesExcluded = true;
+
+  if (!reshuffle) {
+    // Same slots on both sides: compare slot by slot.
+    for (let s = 0; s < toTable.length; s++) {
+      const f = fromTable[s]!;
+      const g = toTable[s]!;
+      const c = counts === null ? 0 : counts[s]!;
+      cellSlots[f * width + g]! += 1;
+      cellExposed[f * width + g]! += c;
+      if (f !== 0 && stay[f] !== g) {
         moved++;
         exposedMoving += c;
+        if (excluded === null || excluded[s] !== 1) allMovesExcluded = false;
+      } else if (f === 0 && g !== 0) entering++;
+    }
+  } else {
+    // Every unit is redrawn: a unit's from- and to-variant are independent draws, so each cell's
+    // expected share is the product of the two variants' shares.
+    allMovesExcluded = false;
+    const fromCount = new Float64Array(fromNames.length);
+    const toCount = new Float64Array(width);
+    for (const f of fromTable) fromCount[f]! += 1;
+    for (const g of toTable) toCount[g]! += 1;
+    const fromSlots = fromTable.length;
+    const toSlots = toTable.length;
+    for (let f = 0; f < fromNames.length; f++) {
+      for (let g = 0; g < width; g++) {
+        const n = (fromCount[f]! * toCount[g]!) / fromSlots;
+        cellSlots[f * width + g] = n;
+        if (f !== 0 && stay[f] !== g) moved += n;
+        else if (f === 0 && g !== 0) entering += n;
       }
-      if (f === NONE && g !== NONE) entering++;
+    }
+    if (t.exposure !== null && t.exposure.ids !== null && fromLayer.unit === toLayer.unit) {
+      // Known units under an unchanged unit type: derive both slots, exactly.
+      for (const id of t.exposure.ids) {
+        const fs = fromLayer.slotOf(id);
+        const ts = toLayer.slotOf(id);
+        if (typeof fs !== 'number' || typeof ts !== 'number') continue;
+        const f = fromTable[fs]!;
+        const g = toTable[ts]!;
+        cellExposed[f * width + g]! += 1;
+        if (f !== 0 && stay[f] !== g) exposedMoving++;
+      }
+    } else if (counts !== null) {
+      for (let s = 0; s < fromSlots; s++) {
+        const c = counts[s]!;
+        if (c === 0) continue;
+        const f = fromTable[s]!;
+        for (let g = 0; g < width; g++) {
+          const e = (c * toCount[g]!) / toSlots;
+          cellExposed[f * width + g]! += e;
+          if (f !== 0 && stay[f] !== g) exposedMoving += e;
+        }
+      }
     }
   }
-  const unknownExposure = t.exposed === null;
-  const matrix = [...cells.values()]
-    .sort((a, b) => (a.from === b.from ? (a.to < b.to ? -1 : 1) : a.from < b.from ? -1 : 1))
-    .map((c) => ({
-      from: c.from,
-      to: c.to,
-      slots: Math.round(c.slots * 1e6) / 1e6,
-      share: Math.round((c.slots / slots) * 1e9) / 1e9,
-      exposedUnits: unknownExposure ? null : c.exposed,
-    }));
-  const exposedMovingOut = unknownExposure ? (t.assumeExposed && moved > 0 ? null : 0) : exposedMoving;
-  const newPhase = t.toPhase !== undefined && (t.fromPhase === undefined || t.toPhase.id !== t.fromPhase.id);
-  const declared = newPhase && t.toPhase!.carryover === 'rerandomize';
-  return {
-    at: t.at,
-    fromPhase: t.fromPhase?.id ?? null,
-    toPhase: t.toPhase?.id ?? null,
-    reshuffle: t.reshuffle,
-    matrix,
-    movedSlots: Math.round(moved * 1e6) / 1e6,
-    movedShare: Math.round((moved / slots) * 1e9) / 1e9,
-    enteringSlots: Math.round(entering * 1e6) / 1e6,
-    exposedMoving: exposedMovingOut,
-    declared,
-  };
-}
 
-/** Slots moved because the new phase explicitly excludes them: declared by the exclude list. */
-function onlyExclusionMoves(t: Transition, from: CompiledExperiment | undefined, fromPhase: CompiledPhase | undefined, to: CompiledExperiment, toPhase: CompiledPhase | undefined): boolean {
-  if (from === undefined || fromPhase === undefined || toPhase === undefined || toPhase.excluded === null || t.reshuffle) return false;
-  if (toPhase.id === fromPhase.id) return false;
-  const fromTable = effectiveTable(from, fromPhase);
-  const toTable = effectiveTable(to, toPhase);
-  for (let s = 0; s < fromTable.length; s++) {
-    const f = fromTable[s]!;
-    if (f === 0) continue;
-    const fName = variantName(from, f);
-    const gName = variantName(to, toTable[s]!);
-    if (fName !== gName && toPhase.excluded[s] !== 1) return false;
+  const known = t.exposure !== null;
+  const matrix: MatrixCell[] = [];
+  for (let f = 0; f < fromNames.length; f++) {
+    for (let g = 0; g < width; g++) {
+      const n = cellSlots[f * width + g]!;
+      const e = cellExposed[f * width + g]!;
+      if (n === 0 && e === 0) continue;
+      matrix.push({ from: fromNames[f]!, to: toNames[g]!, slots: round6(n), share: round9(n / toTable.length), exposedUnits: known ? round6(e) : null });
+    }
   }
-  return true;
+  matrix.sort((a, b) => (a.from !== b.from ? (a.from < b.from ? -1 : 1) : a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
+
+  const fromPhase = t.from?.phase;
+  const toPhase = t.to.phase;
+  const entersNewPhase = toPhase !== undefined && toPhase.id !== fromPhase?.id;
+  const declaredBy =
+    entersNewPhase && toPhase.carryover === 'rerandomize' ? 'rerandomize' : entersNewPhase && !reshuffle && moved > 0 && allMovesExcluded ? 'exclude' : null;
+  // A reshuffle redraws every unit: knowing today's exposed units cannot make it safe.
+  const movesExposed = moved > 0 && t.assumeExposed && (reshuffle || !known || exposedMoving > 0);
+  // Ending the experiment (no phase serves afterwards) takes units out; that is what endsAt is for.
+  const ending = toPhase === undefined;
+  return {
+    transition: {
+      trigger: t.trigger,
+      fromPhase: fromPhase?.id ?? null,
+      toPhase: toPhase?.id ?? null,
+      reshuffle,
+      matrix,
+      movedSlots: round6(moved),
+      movedShare: round9(moved / toTable.length),
+      enteringSlots: round6(entering),
+      exposedMoving: known ? round6(exposedMoving) : t.assumeExposed && moved > 0 ? null : 0,
+      declared: declaredBy !== null,
+      declaredBy,
+    },
+    undeclared: movesExposed && declaredBy === null && !ending,
+  };
 }
 
 function layerPlans(current: CompiledConfig, proposed: CompiledConfig): Map<string, LayerPlan> {
@@ -271,14 +334,13 @@ function layerPlans(current: CompiledConfig, proposed: CompiledConfig): Map<stri
     }
     const changed = RESHUFFLE_FIELDS.filter((f) => !same(prev.doc[f], next.doc[f]));
     const other = (['epoch', 'description'] as const).filter((f) => !same(prev.doc[f], next.doc[f]));
-    const reshuffle = changed.length > 0;
     const reasons: string[] = [];
     let verdict: Verdict = changed.length + other.length === 0 ? 'unchanged' : 'safe';
     if (changed.includes('key') && next.epoch <= prev.epoch) {
       verdict = 'refused';
       reasons.push(`layer "${id}": the key changed but epoch stayed ${prev.epoch}; raise epoch to ${prev.epoch + 1} so records made under the old key are recognisable`);
     }
-    out.set(id, { layer: id, changed: [...changed, ...other], reshuffle, verdict, reasons });
+    out.set(id, { layer: id, changed: [...changed, ...other], reshuffle: changed.length > 0, verdict, reasons });
   }
   for (const id of current.layers.keys()) {
     if (!proposed.layers.has(id)) out.set(id, { layer: id, changed: ['removed'], reshuffle: false, verdict: 'safe', reasons: [] });
@@ -286,128 +348,206 @@ function layerPlans(current: CompiledConfig, proposed: CompiledConfig): Map<stri
   return out;
 }
 
-function holdoutsChanged(current: CompiledConfig, proposed: CompiledConfig, layer: CompiledLayer): boolean {
-  const pick = (c: CompiledConfig): unknown => (c.doc.holdouts ?? []).filter((h) => h.layer === layer.id || (h.scope === 'global' && c.layers.get(h.layer)?.unit === layer.unit));
-  return !same(pick(current), pick(proposed));
+/**
+ * Everything about holdouts that decides who an experiment in `layer` holds out: the layer's own
+ * holdouts, and the global holdouts for its unit type together with the slot-deciding fields of the
+ * layers they live in (re-keying a global holdout's layer changes who is held out). Descriptions
+ * and list order do not matter.
+ */
+function holdoutsFor(config: CompiledConfig, layer: CompiledLayer): unknown {
+  return (config.doc.holdouts ?? [])
+    .flatMap((h) => {
+      const rule = { ...h, description: undefined };
+      if (h.layer === layer.id) return [{ rule }];
+      const home = config.layers.get(h.layer);
+      if (h.scope !== 'global' || home === undefined || home.unit !== layer.unit) return [];
+      return [{ rule, layer: Object.fromEntries(RESHUFFLE_FIELDS.map((f) => [f, home.doc[f]])) }];
+    })
+    .sort((a, b) => (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0));
 }
 
-function planExperiment(current: CompiledConfig, proposed: CompiledConfig, key: string, layers: Map<string, LayerPlan>, options: PlanOptions): ExperimentPlan {
-  const { now } = options;
-  const prev = current.experiments.get(key);
-  const next = proposed.experiments.get(key);
-  const reasons: string[] = [];
-  const changes: string[] = [];
-  if (next === undefined) {
-    const p = prev!;
-    const started = activePhase(p, now) !== undefined && now < p.endsAt;
-    return {
-      experiment: key,
-      layer: p.layer.id,
+/** The phase documents with the allocation of phase `keep` blanked out. */
+function phasesWithout(experiment: CompiledExperiment, keep: string | undefined): unknown {
+  return experiment.doc.phases.map((p) => (p.id === keep ? { ...p, allocation: null } : p));
+}
+
+function variantValues(experiment: CompiledExperiment): unknown {
+  return Object.fromEntries(experiment.variants.map((v) => [v.key, v.value ?? null]));
+}
+
+function describedAs(experiment: CompiledExperiment): unknown {
+  return [experiment.doc.description, Object.fromEntries(experiment.variants.map((v) => [v.key, v.description]))];
+}
+
+interface Context {
+  readonly current: CompiledConfig;
+  readonly proposed: CompiledConfig;
+  readonly layers: ReadonlyMap<string, LayerPlan>;
+  readonly options: PlanOptions;
+}
+
+interface PlannedExperiment {
+  readonly plan: ExperimentPlan;
+  /** A running experiment whose layer reshuffles under it without a re-randomizing phase. */
+  readonly reshuffleBlocked: boolean;
+}
+
+function removedExperiment(prev: CompiledExperiment, now: number): PlannedExperiment {
+  const running = servingPhase(prev, now) !== undefined;
+  return {
+    plan: {
+      experiment: prev.key,
+      layer: prev.layer.id,
       change: 'removed',
       changes: ['removed'],
       transitions: [],
       exposedUnits: null,
-      verdict: started ? 'refused' : 'safe',
-      reasons: started ? [`experiment "${key}" is running; removing it drops its units and its history. Set endsAt to end it, and remove it once ended`] : [],
-    };
-  }
-  const exposed = exposedSlotCounts(prev ?? next, options.exposed?.get(key));
-  const exposedUnits = exposed === null ? null : Math.round(exposed.reduce((a, b) => a + b, 0));
-  const fromPhase = prev === undefined ? undefined : activePhase(prev, now);
-  const running = prev !== undefined && fromPhase !== undefined && now < prev.endsAt;
-  const layerPlan = layers.get(next.layer.id);
-  const reshuffle = prev !== undefined && (prev.layer.id !== next.layer.id || (layerPlan?.reshuffle ?? false));
-  const toPhase = activePhase(next, now);
-  const assumeExposed = running;
+      verdict: running ? 'refused' : 'safe',
+      reasons: running ? [`experiment "${prev.key}" is running; removing it drops its units and its history. Set endsAt to end it, and remove it once ended`] : [],
+    },
+    reshuffleBlocked: false,
+  };
+}
 
+function planExperiment(ctx: Context, key: string): PlannedExperiment {
+  const { now } = ctx.options;
+  const prev = ctx.current.experiments.get(key);
+  const next = ctx.proposed.experiments.get(key);
+  if (next === undefined) return removedExperiment(prev!, now);
+
+  // Phases serving fresh units at publish, before and after (undefined: not started, or ended).
+  const fromPhase = prev === undefined ? undefined : servingPhase(prev, now);
+  const toPhase = servingPhase(next, now);
+  const running = fromPhase !== undefined;
+  const layerPlan = ctx.layers.get(next.layer.id);
+  const movedLayer = prev !== undefined && prev.layer.id !== next.layer.id;
+  const reshuffle = prev !== undefined && (movedLayer || layerPlan?.reshuffle === true);
+  const holdoutsChanged = prev !== undefined && !movedLayer && !same(holdoutsFor(ctx.current, prev.layer), holdoutsFor(ctx.proposed, next.layer));
+
+  const changes: string[] = [];
+  const reasons: string[] = [];
   if (prev === undefined) changes.push('added');
   else {
-    if (prev.layer.id !== next.layer.id) changes.push('layer');
-    if (layerPlan?.reshuffle === true) changes.push(...(layerPlan.changed.filter((c) => RESHUFFLE_FIELDS.includes(c as never)).map((c) => `layer-${c}`)));
+    // The last phase that has started, whether or not the experiment has ended since.
+    const startedPhase = activePhase(prev, now);
+    if (movedLayer) changes.push('layer');
+    if (layerPlan?.reshuffle === true) changes.push(...layerPlan.changed.filter(isReshuffleField).map((c) => `layer-${c}`));
     if (!same(prev.doc.targeting, next.doc.targeting)) changes.push('targeting');
-    if (!same(prev.doc.variants.map((v) => v.value), next.doc.variants.map((v) => v.value)) || !same(prev.doc.variants.map((v) => v.key), next.doc.variants.map((v) => v.key))) {
-      changes.push('variants');
-    }
+    if (!same(variantValues(prev), variantValues(next))) changes.push('variants');
+    else if (!same(prev.variants.map((v) => v.key), next.variants.map((v) => v.key))) changes.push('variant-order');
+    if (holdoutsChanged) changes.push('holdouts');
     if (!same(prev.doc.endsAt, next.doc.endsAt)) changes.push('endsAt');
-    if (holdoutsChanged(current, proposed, next.layer)) changes.push('holdouts');
-  }
+    if (!same(phasesWithout(prev, fromPhase?.id), phasesWithout(next, fromPhase?.id))) changes.push('phases');
+    const kept = fromPhase === undefined ? undefined : next.phaseIndex.get(fromPhase.id);
+    if (fromPhase !== undefined && kept !== undefined && !same(fromPhase.doc.allocation, next.phases[kept]!.doc.allocation)) changes.push('allocation');
+    if (!same(describedAs(prev), describedAs(next))) changes.push('description');
 
-  // Started phases are history.
-  if (prev !== undefined && fromPhase !== undefined) {
-    for (const phase of prev.phases) {
-      if (phase.startsAt > now) break;
-      const later = next.phaseIndex.get(phase.id);
-      const isCurrent = phase.id === fromPhase.id;
-      if (later === undefined) {
-        reasons.push(`phase "${phase.id}" has started and cannot be removed; add a new phase instead`);
-        continue;
-      }
-      const nd = next.phases[later]!.doc;
-      const pd = phase.doc;
-      const fixed = isCurrent ? { ...pd, allocation: null } : pd;
-      const cand = isCurrent ? { ...nd, allocation: null } : nd;
-      if (!same(fixed, cand)) {
-        reasons.push(isCurrent
-          ? `phase "${phase.id}" is running; only its allocation may change. Put other changes (start, exclusions, carryover, reason) in a new phase`
-          : `phase "${phase.id}" has ended and is history; it cannot be edited`);
+    // Started phases are history: only the running phase's allocation may change.
+    if (startedPhase !== undefined) {
+      for (const phase of prev.phases) {
+        if (phase.startsAt > now) break;
+        const later = next.phaseIndex.get(phase.id);
+        if (later === undefined) {
+          reasons.push(`phase "${phase.id}" has started and cannot be removed; add a new phase instead`);
+          continue;
+        }
+        const isRunning = phase.id === fromPhase?.id;
+        const nd = next.phases[later]!.doc;
+        if (!same(isRunning ? { ...phase.doc, allocation: null } : phase.doc, isRunning ? { ...nd, allocation: null } : nd)) {
+          reasons.push(isRunning
+            ? `phase "${phase.id}" is running; only its allocation may change. Put other changes (start, exclusions, carryover, reason) in a new phase`
+            : `phase "${phase.id}" has ended and is history; it cannot be edited`);
+        }
       }
     }
   }
 
-  // New phases take effect from publish on; they cannot be backdated into history.
+  // A phase that had not started (or did not exist) cannot start in the past: history cannot be backdated.
   for (const phase of next.phases) {
-    if (prev?.phaseIndex.has(phase.id) !== true && phase.startsAt < now) {
-      reasons.push(`new phase "${phase.id}" starts before the publish time; history cannot be rewritten. Set startsAt to the publish time or later`);
+    if (phase.startsAt >= now) continue;
+    const before = prev?.phases[prev.phaseIndex.get(phase.id) ?? -1];
+    if (before === undefined || before.startsAt > now) {
+      reasons.push(`${before === undefined ? 'new ' : ''}phase "${phase.id}" starts before the publish time; history cannot be rewritten. Set startsAt to the publish time or later`);
     }
   }
 
-  const transitions: Transition[] = [];
-  if (prev === undefined || !same(prev.doc, next.doc) || reshuffle || changes.includes('holdouts')) {
-    const publish = transition({ at: 'publish', from: prev, fromPhase, to: next, toPhase, reshuffle, exposed, assumeExposed });
-    transitions.push(publish);
-    // Newly scheduled phases: each against its predecessor in the proposed timeline.
+  const changed = prev === undefined || !same(prev.doc, next.doc) || reshuffle || holdoutsChanged;
+  if (changed && changes.length === 0) changes.push('other');
+  const exposure = exposureOf(prev ?? next, ctx.options.exposed?.get(key));
+  const planned: PlannedTransition[] = [];
+  if (changed) {
+    planned.push(transition({
+      trigger: 'publish',
+      from: prev === undefined ? undefined : { experiment: prev, phase: fromPhase },
+      to: { experiment: next, phase: toPhase },
+      reshuffle,
+      exposure,
+      assumeExposed: running,
+    }));
+    // Scheduled phases, each against its predecessor in the proposed timeline, when that pair is new
+    // or anything it depends on changed. Units will have been exposed in the predecessor by then.
     for (const phase of next.phases) {
-      if (phase.startsAt <= now || prev?.phaseIndex.has(phase.id) === true) continue;
+      if (phase.startsAt <= now || phase.startsAt >= next.endsAt) continue;
       const before = phase.index === 0 ? undefined : next.phases[phase.index - 1];
-      transitions.push(transition({ at: phase.id, from: before === undefined ? undefined : next, fromPhase: before, to: next, toPhase: phase, reshuffle: false, exposed: null, assumeExposed: running }));
+      const earlier = prev?.phaseIndex.get(phase.id);
+      const unchangedPair =
+        prev !== undefined && earlier !== undefined && !reshuffle && !holdoutsChanged && same(prev.doc.phases.slice(0, earlier + 1), next.doc.phases.slice(0, phase.index + 1));
+      if (unchangedPair) continue;
+      planned.push(transition({
+        trigger: 'phase-start',
+        from: before === undefined ? undefined : { experiment: next, phase: before },
+        to: { experiment: next, phase },
+        reshuffle: false,
+        exposure: null,
+        assumeExposed: before !== undefined,
+      }));
     }
-    for (const t of transitions) {
-      const moving = t.exposedMoving === null || t.exposedMoving > 0;
-      if (!moving || t.movedSlots === 0) continue;
-      const fp = t.at === 'publish' ? prev : next;
-      const fromP = t.at === 'publish' ? fromPhase : next.phases[(next.phaseIndex.get(t.at) ?? 1) - 1];
-      const toP = t.at === 'publish' ? toPhase : next.phases[next.phaseIndex.get(t.at)!];
-      if (t.declared || onlyExclusionMoves(t, fp, fromP, next, toP)) continue;
-      const who = t.exposedMoving === null ? `${t.movedSlots} slots (${(t.movedShare * 100).toFixed(2)}% of traffic) that may hold exposed units` : `${t.exposedMoving} exposed units`;
-      const where = t.at === 'publish' ? 'on publish' : `when phase "${t.at}" starts`;
-      reasons.push(`${who} would change variant ${where}${t.reshuffle ? ' (the layer is reshuffled)' : ''}; declare a new phase with carryover: rerandomize and a reason, or exclude the moved units with a new phase's exclude list`);
+    for (const { transition: t, undeclared } of planned) {
+      if (!undeclared) continue;
+      const where = t.trigger === 'publish' ? 'on publish' : `when phase "${String(t.toPhase)}" starts`;
+      const traffic = `${(t.movedShare * 100).toFixed(2)}% of traffic`;
+      if (t.reshuffle) {
+        const exposedNote = t.exposedMoving === null ? '' : ` (${t.exposedMoving} of the known exposed units)`;
+        reasons.push(`the layer is reshuffled ${where}: every unit is redrawn and an expected ${t.movedSlots} slots (${traffic}) change variant${exposedNote}; start a new phase with carryover: rerandomize at the publish time, with a reason`);
+      } else {
+        const who = t.exposedMoving === null ? `${t.movedSlots} slots (${traffic}) that may hold exposed units` : `${t.exposedMoving} exposed units`;
+        reasons.push(`${who} would change variant ${where}; declare a new phase with carryover: rerandomize and a reason, or take the moved units out with a new phase's exclude list`);
+      }
     }
   }
-  if (running && toPhase !== undefined && fromPhase !== undefined && toPhase.id === fromPhase.id) {
+
+  // Who is eligible, and what a variant serves, are fixed for a phase.
+  if (running && toPhase !== undefined && toPhase.id === fromPhase.id) {
     for (const c of ['targeting', 'variants', 'holdouts'] as const) {
       if (changes.includes(c)) {
-        reasons.push(`${c} changed while phase "${fromPhase.id}" is running; changing who is eligible or what a variant serves mid-phase mixes populations. Start a new phase with a reason`);
+        reasons.push(`${c} changed while phase "${fromPhase.id}" is running; changing who is eligible or what a variant serves mid-phase mixes populations. Start a new phase at the publish time, with a reason`);
       }
     }
   }
-  const changed = prev === undefined || !same(prev.doc, next.doc) || reshuffle || changes.includes('holdouts');
-  if (changed && changes.length === 0) changes.push('allocation');
-  const verdict: Verdict = reasons.length > 0 ? 'refused' : !changed ? 'unchanged' : transitions.some((t) => t.declared && t.movedSlots > 0) ? 'declared' : 'safe';
+
+  const transitions = planned.map((p) => p.transition);
+  const verdict: Verdict =
+    reasons.length > 0 ? 'refused' : !changed ? 'unchanged' : transitions.some((t) => t.declared && t.movedSlots > 0) ? 'declared' : 'safe';
+  const publish = planned[0];
   return {
-    experiment: key,
-    layer: next.layer.id,
-    change: prev === undefined ? 'added' : changed ? 'modified' : 'unchanged',
-    changes,
-    transitions,
-    exposedUnits,
-    verdict,
-    reasons,
+    plan: {
+      experiment: key,
+      layer: next.layer.id,
+      change: prev === undefined ? 'added' : changed ? 'modified' : 'unchanged',
+      changes,
+      transitions,
+      exposedUnits: exposure === null ? null : round6(exposure.total),
+      verdict,
+      reasons,
+    },
+    reshuffleBlocked: publish !== undefined && publish.transition.reshuffle && publish.undeclared,
   };
 }
 
 /**
- * Plans the change from `current` to `proposed` (parsed config documents). Pure; never throws for
- * an invalid proposal (verdict "invalid" with the issues). The current config must be valid.
+ * Plans the change from `current` to `proposed` (parsed config documents) at `options.now`. Pure;
+ * never throws for an invalid config (verdict "invalid" with the issues), only for malformed
+ * options (exposed slot counts of the wrong length).
  */
 export function plan(current: unknown, proposed: unknown, options: PlanOptions): PlanReport {
   const cur = compileConfig(current);
@@ -418,12 +558,13 @@ export function plan(current: unknown, proposed: unknown, options: PlanOptions):
   if (!next.ok) {
     return { verdict: 'invalid', allowed: false, fromVersion: cur.config.version, toVersion: null, issues: next.issues, layers: [], experiments: [] };
   }
-  const layers = layerPlans(cur.config, next.config);
+  const ctx: Context = { current: cur.config, proposed: next.config, layers: layerPlans(cur.config, next.config), options };
   const keys = [...new Set([...cur.config.experiments.keys(), ...next.config.experiments.keys()])];
-  const experiments = keys.map((key) => planExperiment(cur.config, next.config, key, layers, options));
-  // A reshuffled layer refuses unless every running experiment in it declared a re-randomizing phase.
-  const layerList = [...layers.values()].map((lp): LayerPlan => {
-    const blocked = experiments.filter((e) => e.layer === lp.layer && e.verdict === 'refused').map((e) => e.experiment);
+  const planned = keys.map((key) => planExperiment(ctx, key));
+  const experiments = planned.map((p) => p.plan);
+  // A reshuffled layer is refused while a running experiment in it has no re-randomizing phase at publish.
+  const layers = [...ctx.layers.values()].map((lp): LayerPlan => {
+    const blocked = planned.filter((p) => p.reshuffleBlocked && p.plan.layer === lp.layer).map((p) => p.plan.experiment);
     if (!lp.reshuffle || blocked.length === 0) return lp;
     return {
       ...lp,
@@ -431,7 +572,7 @@ export function plan(current: unknown, proposed: unknown, options: PlanOptions):
       reasons: [...lp.reasons, `layer "${lp.layer}" changes ${lp.changed.join(', ')}, which reshuffles every unit; experiments ${blocked.join(', ')} must each start a phase with carryover: rerandomize at publish`],
     };
   });
-  const all = [...layerList, ...experiments];
+  const all = [...layers, ...experiments];
   const verdict: Verdict = all.some((x) => x.verdict === 'refused')
     ? 'refused'
     : all.some((x) => x.verdict === 'declared')
@@ -445,7 +586,7 @@ export function plan(current: unknown, proposed: unknown, options: PlanOptions):
     fromVersion: cur.config.version,
     toVersion: next.config.version,
     issues: [],
-    layers: layerList,
+    layers,
     experiments,
   };
 }
