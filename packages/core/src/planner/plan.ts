@@ -462,8 +462,10 @@ function planExperiment(ctx: Context, key: string): PlannedExperiment {
     }
   }
 
-  // A phase that had not started (or did not exist) cannot start in the past: history cannot be backdated.
-  for (const phase of next.phases) {
+  // A phase that had not started (or did not exist) cannot start in the past: history cannot be
+  // backdated. A new experiment is exempt: nothing was served for it before this version, so its
+  // phases take effect at publish (the version's publish time bounds every start from below).
+  for (const phase of prev === undefined ? [] : next.phases) {
     if (phase.startsAt >= now) continue;
     const before = prev?.phases[prev.phaseIndex.get(phase.id) ?? -1];
     if (before === undefined || before.startsAt > now) {

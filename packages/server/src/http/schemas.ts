@@ -1,0 +1,90 @@
+/**
+ * Request and response schemas (TypeBox, i.e. JSON Schema): Fastify validates requests with them
+ * and /openapi.json is generated from the same objects.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+
+const UnitId = Type.String({ minLength: 1, maxLength: 1024, description: 'unit id (a JSON string; integers must be sent as their decimal string)' });
+const Name = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$' });
+const ExperimentKey = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' });
+
+export const Attributes = Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean(), Type.Null()]), {
+  description: 'targeting attributes (strings, numbers, booleans or null; never coerced)',
+});
+
+export const EvaluateBody = Type.Object(
+  {
+    units: Type.Record(Name, UnitId, { description: 'unit ids by unit type, e.g. {"userId": "8821"}', minProperties: 1, maxProperties: 16 }),
+    attributes: Type.Optional(Attributes),
+    experiments: Type.Optional(Type.Array(ExperimentKey, { maxItems: 200, uniqueItems: true })),
+    mode: Type.Optional(Type.Union([Type.Literal('enroll'), Type.Literal('peek')])),
+    exposure: Type.Optional(Type.Boolean({ description: 'count served variants as exposures (default true)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchEvaluateBody = Type.Object({ requests: Type.Array(EvaluateBody, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const AssignmentResult = Type.Object({
+  experiment: Type.String(),
+  variant: Nullable(Type.String()),
+  value: Type.Unknown(),
+  reason: Type.String(),
+  error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  layer: Nullable(Type.String()),
+  slot: Nullable(Type.Integer()),
+  phase: Nullable(Type.String()),
+  configVersion: Type.Integer(),
+  targeting: Type.String(),
+  holdout: Nullable(Type.String()),
+  stickyStatus: Type.String(),
+  firstAssignment: Type.Boolean(),
+});
+
+export const EvaluateResponse = Type.Object({ configVersion: Type.Integer(), results: Type.Array(AssignmentResult) });
+export const BatchEvaluateResponse = Type.Object({ configVersion: Type.Integer(), responses: Type.Array(Type.Object({ results: Type.Array(AssignmentResult) })) });
+
+export const ExposureEvent = Type.Object(
+  {
+    unitType: Name,
+    unit: UnitId,
+    experiment: ExperimentKey,
+    phase: ExperimentKey,
+    variant: ExperimentKey,
+    slot: Type.Integer({ minimum: 0, maximum: 99999 }),
+    configVersion: Type.Integer({ minimum: 1 }),
+    at: Type.Integer({ minimum: 0, description: 'milliseconds since the epoch' }),
+  },
+  { additionalProperties: false },
+);
+export const ExposuresBody = Type.Object({ exposures: Type.Array(ExposureEvent, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+
+export const PlanBody = Type.Object({ config: Type.Unknown({ description: 'a config document (spec/schema/config.schema.json)' }) }, { additionalProperties: false, required: ['config'] });
+
+export const PublishBody = Type.Object(
+  {
+    config: Type.Unknown({ description: 'the new config document; its version must be baseVersion + 1' }),
+    baseVersion: Type.Integer({ minimum: 0, description: 'the version the change was planned against' }),
+    reason: Type.String({ minLength: 1, maxLength: 2000 }),
+  },
+  { additionalProperties: false, required: ['config', 'baseVersion', 'reason'] },
+);
+
+export const CreateKeyBody = Type.Object(
+  { kind: Type.Union([Type.Literal('admin'), Type.Literal('sdk'), Type.Literal('read')]), label: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
+export const VersionParams = Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) });
+export const KeyIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+export const DiffQuery = Type.Object({ from: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }), to: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) }, { additionalProperties: false });
+export const ExportQuery = Type.Object(
+  { experiment: Type.Optional(ExperimentKey), format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')])) },
+  { additionalProperties: false },
+);
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()), fix: Type.Optional(Type.String()), details: Type.Optional(Type.Unknown()) }),
+});

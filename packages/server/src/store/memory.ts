@@ -1,0 +1,119 @@
+/** In-memory store: for tests, demos and single-process experiments. Loses everything on exit. */
+import type {
+  ApiKeyRecord,
+  AppendResult,
+  AssignmentKey,
+  ConfigVersionRecord,
+  ConfigVersionSummary,
+  ExportFilter,
+  ExposureInput,
+  Store,
+  StoredAssignment,
+  StoredExposure,
+} from './types.js';
+
+const SEP = '\u0000';
+const unitKey = (k: AssignmentKey): string => [k.unitType, k.unit, k.experiment].join(SEP);
+
+export class MemoryStore implements Store {
+  readonly driver = 'memory';
+  private readonly assignments = new Map<string, Map<string, StoredAssignment>>();
+  private readonly exposures = new Map<string, StoredExposure>();
+  private readonly configs: ConfigVersionRecord[] = [];
+  private readonly keys = new Map<string, ApiKeyRecord>();
+
+  async migrate(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async getAssignments(keys: readonly AssignmentKey[]): Promise<StoredAssignment[]> {
+    return keys.flatMap((k) => [...(this.assignments.get(unitKey(k))?.values() ?? [])]);
+  }
+
+  async insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]> {
+    return records.map((record) => {
+      const key = unitKey(record);
+      let byLineage = this.assignments.get(key);
+      if (byLineage === undefined) {
+        byLineage = new Map();
+        this.assignments.set(key, byLineage);
+      }
+      const existing = byLineage.get(record.lineage);
+      if (existing !== undefined) return existing;
+      const stored = { ...record };
+      byLineage.set(record.lineage, stored);
+      return stored;
+    });
+  }
+
+  async recordExposures(events: readonly ExposureInput[]): Promise<void> {
+    for (const e of events) {
+      const key = [e.unitType, e.unit, e.experiment, e.phase].join(SEP);
+      const existing = this.exposures.get(key);
+      if (existing === undefined) this.exposures.set(key, { ...e, count: 1, lastAt: e.at });
+      else this.exposures.set(key, { ...existing, count: existing.count + 1, lastAt: Math.max(existing.lastAt, e.at) });
+    }
+  }
+
+  async exposedSlotCounts(experiment: string, phases: readonly string[], slots: number): Promise<Uint32Array> {
+    const counts = new Uint32Array(slots);
+    const seen = new Set<string>();
+    for (const e of this.exposures.values()) {
+      if (e.experiment !== experiment || !phases.includes(e.phase)) continue;
+      const unit = `${e.unitType}${SEP}${e.unit}`;
+      if (seen.has(unit) || e.slot >= slots) continue;
+      seen.add(unit);
+      counts[e.slot]! += 1;
+    }
+    return counts;
+  }
+
+  async *exportAssignments(filter: ExportFilter): AsyncIterable<StoredAssignment> {
+    for (const byLineage of this.assignments.values()) {
+      for (const a of byLineage.values()) if (filter.experiment === undefined || a.experiment === filter.experiment) yield a;
+    }
+  }
+
+  async *exportExposures(filter: ExportFilter): AsyncIterable<StoredExposure> {
+    for (const e of this.exposures.values()) if (filter.experiment === undefined || e.experiment === filter.experiment) yield e;
+  }
+
+  async latestConfig(): Promise<ConfigVersionRecord | null> {
+    return this.configs.at(-1) ?? null;
+  }
+
+  async getConfig(version: number): Promise<ConfigVersionRecord | null> {
+    return this.configs[version - 1] ?? null;
+  }
+
+  async listConfigs(): Promise<ConfigVersionSummary[]> {
+    return this.configs.map(({ version, hash, author, reason, createdAt }) => ({ version, hash, author, reason, createdAt }));
+  }
+
+  async appendConfig(record: ConfigVersionRecord): Promise<AppendResult> {
+    const latest = this.configs.length;
+    if (record.version !== latest + 1) return { ok: false, reason: 'VERSION_CONFLICT', latest };
+    this.configs.push(structuredClone(record));
+    return { ok: true };
+  }
+
+  async putKey(record: ApiKeyRecord): Promise<void> {
+    this.keys.set(record.id, record);
+  }
+
+  async findKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    for (const k of this.keys.values()) if (k.hash === hash) return k;
+    return null;
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    return [...this.keys.values()];
+  }
+
+  async revokeKey(id: string, at: number): Promise<boolean> {
+    const k = this.keys.get(id);
+    if (k === undefined) return false;
+    this.keys.set(id, { ...k, revokedAt: at });
+    return true;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * PostgreSQL schema migrations, in order. Append new entries; never edit a released one.
+ *
+ * `up` receives the already quoted schema identifier and returns the SQL to run; every name is
+ * schema-qualified so the result does not depend on the connection's search_path.
+ *
+ * Text columns use the database's default collation; keyset pagination only needs the ORDER BY and
+ * the row comparison to use the same (deterministic) collation, which they do.
+ * Timestamps are BIGINT milliseconds. The config document and the impact report are TEXT holding
+ * JSON.stringify output: JSONB would reorder keys and normalize the text, and the document's hash
+ * is published, so it is kept byte for byte.
+ */
+import type { Migration } from './plan.js';
+
+export type PostgresMigrationBody = (schema: string) => string;
+
+export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationBody>[] = Object.freeze([
+  {
+    version: 1,
+    name: 'initial schema',
+    up: (s: string) => `
+      CREATE TABLE ${s}.assignments (
+        unit_type      text    NOT NULL,
+        unit           text    NOT NULL,
+        experiment     text    NOT NULL,
+        lineage        text    NOT NULL,
+        phase          text    NOT NULL,
+        variant        text    NOT NULL,
+        slot           integer NOT NULL,
+        layer_epoch    integer NOT NULL,
+        config_version integer NOT NULL,
+        assigned_at    bigint  NOT NULL,
+        PRIMARY KEY (unit_type, unit, experiment, lineage)
+      );
+      -- Export of one experiment, in keyset order.
+      CREATE INDEX assignments_by_experiment ON ${s}.assignments (experiment, unit_type, unit, lineage);
+
+      CREATE TABLE ${s}.exposures (
+        unit_type      text    NOT NULL,
+        unit           text    NOT NULL,
+        experiment     text    NOT NULL,
+        phase          text    NOT NULL,
+        variant        text    NOT NULL,
+        slot           integer NOT NULL,
+        config_version integer NOT NULL,
+        first_at       bigint  NOT NULL,
+        source         text    NOT NULL,
+        count          bigint  NOT NULL CHECK (count >= 1),
+        last_at        bigint  NOT NULL,
+        PRIMARY KEY (unit_type, unit, experiment, phase)
+      );
+      -- exposedSlotCounts (index-only: slot is included) and export of one experiment in keyset order.
+      CREATE INDEX exposures_by_experiment_phase ON ${s}.exposures (experiment, phase, unit_type, unit) INCLUDE (slot);
+
+      CREATE TABLE ${s}.config_versions (
+        version    integer PRIMARY KEY CHECK (version >= 1),
+        doc        text    NOT NULL,
+        hash       text    NOT NULL,
+        author     text    NOT NULL,
+        reason     text    NOT NULL,
+        created_at bigint  NOT NULL,
+        impact     text    NOT NULL
+      );
+
+      CREATE TABLE ${s}.api_keys (
+        id         text    PRIMARY KEY,
+        kind       text    NOT NULL CHECK (kind IN ('admin', 'sdk', 'read')),
+        hash       text    NOT NULL,
+        label      text    NOT NULL,
+        created_at bigint  NOT NULL,
+        revoked_at bigint
+      );
+      CREATE UNIQUE INDEX api_keys_hash ON ${s}.api_keys (hash);
+    `,
+  },
+]);

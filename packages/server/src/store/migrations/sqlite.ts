@@ -1,0 +1,71 @@
+/**
+ * SQLite schema migrations, in order. Append new entries; never edit a released one.
+ *
+ * Tables are STRICT (a value of the wrong type is an error instead of being stored as-is) and the
+ * two hot tables are WITHOUT ROWID: their primary key is the natural composite key, so a lookup is
+ * one B-tree search and the table is stored once (a rowid table would keep the row plus a separate
+ * copy of the key in the primary-key index). Exports page through the primary key or the
+ * by-experiment index (keyset pagination), so no rowid is needed.
+ */
+import type { Migration } from './plan.js';
+
+export const SQLITE_MIGRATIONS: readonly Migration<string>[] = Object.freeze([
+  {
+    version: 1,
+    name: 'initial schema',
+    up: `
+      CREATE TABLE assignments (
+        unit_type      TEXT    NOT NULL,
+        unit           TEXT    NOT NULL,
+        experiment     TEXT    NOT NULL,
+        lineage        TEXT    NOT NULL,
+        phase          TEXT    NOT NULL,
+        variant        TEXT    NOT NULL,
+        slot           INTEGER NOT NULL,
+        layer_epoch    INTEGER NOT NULL,
+        config_version INTEGER NOT NULL,
+        assigned_at    INTEGER NOT NULL,
+        PRIMARY KEY (unit_type, unit, experiment, lineage)
+      ) STRICT, WITHOUT ROWID;
+      -- Export of one experiment, in keyset order.
+      CREATE INDEX assignments_by_experiment ON assignments (experiment, unit_type, unit, lineage);
+
+      CREATE TABLE exposures (
+        unit_type      TEXT    NOT NULL,
+        unit           TEXT    NOT NULL,
+        experiment     TEXT    NOT NULL,
+        phase          TEXT    NOT NULL,
+        variant        TEXT    NOT NULL,
+        slot           INTEGER NOT NULL,
+        config_version INTEGER NOT NULL,
+        first_at       INTEGER NOT NULL,
+        source         TEXT    NOT NULL,
+        count          INTEGER NOT NULL CHECK (count >= 1),
+        last_at        INTEGER NOT NULL,
+        PRIMARY KEY (unit_type, unit, experiment, phase)
+      ) STRICT, WITHOUT ROWID;
+      -- exposedSlotCounts (covering: slot is in the index) and export of one experiment in keyset order.
+      CREATE INDEX exposures_by_experiment_phase ON exposures (experiment, phase, unit_type, unit, slot);
+
+      CREATE TABLE config_versions (
+        version    INTEGER PRIMARY KEY CHECK (version >= 1),
+        doc        TEXT    NOT NULL,
+        hash       TEXT    NOT NULL,
+        author     TEXT    NOT NULL,
+        reason     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        impact     TEXT    NOT NULL
+      ) STRICT;
+
+      CREATE TABLE api_keys (
+        id         TEXT    PRIMARY KEY NOT NULL,
+        kind       TEXT    NOT NULL CHECK (kind IN ('admin', 'sdk', 'read')),
+        hash       TEXT    NOT NULL,
+        label      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX api_keys_hash ON api_keys (hash);
+    `,
+  },
+]);

@@ -1,0 +1,123 @@
+/**
+ * The store: the one interface every persistence driver implements (memory, SQLite, PostgreSQL),
+ * and that one conformance suite (conformance.ts) checks for all of them.
+ *
+ * Semantics every driver must keep:
+ *  - assignments are first-write-wins per (unitType, unit, experiment, lineage) and never change;
+ *    insertAssignments returns the stored winner for every input, so two racing writers agree;
+ *  - exposures: the first per (unitType, unit, experiment, phase) is stored as it came, later ones
+ *    only raise its count and last-seen time;
+ *  - config versions are append-only and numbered 1, 2, 3, ... with no gaps; appendConfig succeeds
+ *    only for latest + 1, so two concurrent publishers cannot both win;
+ *  - everything a method resolved is durable (committed) when its promise resolves.
+ */
+
+/** A stored first assignment: what the unit was given, and under which config. */
+export interface StoredAssignment {
+  readonly unitType: string;
+  /** Canonical (NFC) unit id. */
+  readonly unit: string;
+  readonly experiment: string;
+  /** Id of the phase that opened the unit's current lineage (the last re-randomizing phase, or the first phase). */
+  readonly lineage: string;
+  readonly phase: string;
+  readonly variant: string;
+  readonly slot: number;
+  readonly layerEpoch: number;
+  readonly configVersion: number;
+  /** Milliseconds since the epoch. */
+  readonly assignedAt: number;
+}
+
+export interface AssignmentKey {
+  readonly unitType: string;
+  readonly unit: string;
+  readonly experiment: string;
+}
+
+export interface ExposureInput {
+  readonly unitType: string;
+  readonly unit: string;
+  readonly experiment: string;
+  readonly phase: string;
+  readonly variant: string;
+  readonly slot: number;
+  readonly configVersion: number;
+  readonly at: number;
+  /** Where the exposure was observed: "server", "sdk", ... */
+  readonly source: string;
+}
+
+export interface StoredExposure extends ExposureInput {
+  /** How many exposures were reported for this (unit, experiment, phase), the first included. */
+  readonly count: number;
+  readonly lastAt: number;
+}
+
+export interface ConfigVersionRecord {
+  readonly version: number;
+  /** The config document exactly as published (its `version` field equals `version`). */
+  readonly doc: unknown;
+  /** SHA-256 (hex) of the canonical JSON of `doc`. */
+  readonly hash: string;
+  readonly author: string;
+  readonly reason: string;
+  readonly createdAt: number;
+  /** The planner's impact report for the change from the previous version (null for version 1). */
+  readonly impact: unknown;
+}
+
+export type ConfigVersionSummary = Omit<ConfigVersionRecord, 'doc' | 'impact'>;
+
+export type KeyKind = 'admin' | 'sdk' | 'read';
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly kind: KeyKind;
+  /** SHA-256 (hex) of the secret; the secret itself is never stored. */
+  readonly hash: string;
+  readonly label: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+export interface ExportFilter {
+  readonly experiment?: string | undefined;
+}
+
+export type AppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'VERSION_CONFLICT'; readonly latest: number };
+
+export interface Store {
+  readonly driver: 'memory' | 'sqlite' | 'postgres';
+
+  /** Applies pending schema migrations (idempotent; safe to call from several processes at once). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Every stored assignment (all lineages) for the given keys. */
+  getAssignments(keys: readonly AssignmentKey[]): Promise<StoredAssignment[]>;
+  /**
+   * Inserts each record unless one exists for its (unitType, unit, experiment, lineage); returns,
+   * in input order, the record that is stored afterwards (the input, or the earlier winner).
+   */
+  insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]>;
+
+  /** Stores first exposures and counts repeats, in one transaction. */
+  recordExposures(events: readonly ExposureInput[]): Promise<void>;
+  /** Exposed-unit counts per slot (distinct units) for one experiment and lineage's phases. */
+  exposedSlotCounts(experiment: string, phases: readonly string[], slots: number): Promise<Uint32Array>;
+
+  exportAssignments(filter: ExportFilter): AsyncIterable<StoredAssignment>;
+  exportExposures(filter: ExportFilter): AsyncIterable<StoredExposure>;
+
+  latestConfig(): Promise<ConfigVersionRecord | null>;
+  getConfig(version: number): Promise<ConfigVersionRecord | null>;
+  listConfigs(): Promise<ConfigVersionSummary[]>;
+  /** Appends `record` if and only if its version is the latest + 1 (1 for an empty history). */
+  appendConfig(record: ConfigVersionRecord): Promise<AppendResult>;
+
+  putKey(record: ApiKeyRecord): Promise<void>;
+  findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  listKeys(): Promise<ApiKeyRecord[]>;
+  revokeKey(id: string, at: number): Promise<boolean>;
+}

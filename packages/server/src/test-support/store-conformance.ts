@@ -1,0 +1,217 @@
+/**
+ * The store conformance suite: every driver runs exactly these tests (memory, SQLite, PostgreSQL).
+ * A driver test file calls describeStoreConformance(name, factory) with a factory that returns a
+ * fresh, migrated, empty store.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ApiKeyRecord, ConfigVersionRecord, ExposureInput, Store, StoredAssignment } from '../store/types.js';
+
+export type StoreFactory = () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
+
+export function assignmentFixture(overrides: Partial<StoredAssignment> = {}): StoredAssignment {
+  return {
+    unitType: 'userId',
+    unit: 'user_1',
+    experiment: 'exp',
+    lineage: 'main',
+    phase: 'main',
+    variant: 'control',
+    slot: 42,
+    layerEpoch: 1,
+    configVersion: 3,
+    assignedAt: 1_773_446_400_000,
+    ...overrides,
+  };
+}
+
+export function exposureFixture(overrides: Partial<ExposureInput> = {}): ExposureInput {
+  return {
+    unitType: 'userId',
+    unit: 'user_1',
+    experiment: 'exp',
+    phase: 'main',
+    variant: 'control',
+    slot: 42,
+    configVersion: 3,
+    at: 1_773_446_400_000,
+    source: 'server',
+    ...overrides,
+  };
+}
+
+export function configFixture(version: number, overrides: Partial<ConfigVersionRecord> = {}): ConfigVersionRecord {
+  return {
+    version,
+    doc: { schema: 'sortition/config/v1', version, layers: [], experiments: [], note: 'é 😀' },
+    hash: version.toString(16).padStart(64, '0'),
+    author: 'alice',
+    reason: `version ${version}`,
+    createdAt: 1_773_446_400_000 + version,
+    impact: version === 1 ? null : { verdict: 'safe' },
+    ...overrides,
+  };
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+export function describeStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`store conformance: ${name}`, () => {
+    async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
+      const { store, cleanup } = await factory();
+      try {
+        await fn(store);
+      } finally {
+        await store.close();
+        await cleanup?.();
+      }
+    }
+
+    it('migrates idempotently', () =>
+      withStore(async (store) => {
+        await store.migrate();
+        await store.migrate();
+        expect(await store.latestConfig()).toBeNull();
+      }));
+
+    it('stores a first assignment and returns it unchanged, including non-ASCII ids', () =>
+      withStore(async (store) => {
+        const a = assignmentFixture({ unit: 'Jos\u00e9 😀 小明' });
+        expect(await store.insertAssignments([a])).toEqual([a]);
+        expect(await store.getAssignments([{ unitType: 'userId', unit: a.unit, experiment: 'exp' }])).toEqual([a]);
+        expect(await store.getAssignments([{ unitType: 'userId', unit: 'user_1', experiment: 'exp' }])).toEqual([]);
+      }));
+
+    it('is first-write-wins: a second write for the same key returns the first, unchanged', () =>
+      withStore(async (store) => {
+        const first = assignmentFixture();
+        const second = assignmentFixture({ variant: 'treatment', slot: 7, configVersion: 4, assignedAt: first.assignedAt + 1000 });
+        await store.insertAssignments([first]);
+        expect(await store.insertAssignments([second])).toEqual([first]);
+        expect(await store.getAssignments([{ unitType: 'userId', unit: 'user_1', experiment: 'exp' }])).toEqual([first]);
+      }));
+
+    it('keeps one record per lineage, unit type and experiment', () =>
+      withStore(async (store) => {
+        const records = [
+          assignmentFixture(),
+          assignmentFixture({ lineage: 'rerandomized', phase: 'rerandomized', variant: 'treatment' }),
+          assignmentFixture({ unitType: 'deviceId' }),
+          assignmentFixture({ experiment: 'other' }),
+        ];
+        expect(await store.insertAssignments(records)).toEqual(records);
+        const got = await store.getAssignments([{ unitType: 'userId', unit: 'user_1', experiment: 'exp' }]);
+        expect(got.sort((a, b) => a.lineage.localeCompare(b.lineage))).toEqual([records[0], records[1]]);
+      }));
+
+    it('resolves duplicates within one batch to the first occurrence', () =>
+      withStore(async (store) => {
+        const a = assignmentFixture({ variant: 'control' });
+        const b = assignmentFixture({ variant: 'treatment' });
+        expect(await store.insertAssignments([a, b])).toEqual([a, a]);
+      }));
+
+    it('handles large batches in input order', () =>
+      withStore(async (store) => {
+        const batch = Array.from({ length: 2500 }, (_, i) => assignmentFixture({ unit: `u${i}`, slot: i % 10000 }));
+        await store.insertAssignments(batch.slice(0, 1000));
+        const result = await store.insertAssignments(batch.map((r) => ({ ...r, variant: 'treatment' })));
+        expect(result.slice(0, 1000).every((r) => r.variant === 'control')).toBe(true);
+        expect(result.slice(1000).every((r) => r.variant === 'treatment')).toBe(true);
+        expect(result.map((r) => r.unit)).toEqual(batch.map((r) => r.unit));
+        const keys = batch.map((r) => ({ unitType: r.unitType, unit: r.unit, experiment: r.experiment }));
+        expect((await store.getAssignments(keys)).length).toBe(2500);
+      }));
+
+    it('agrees under concurrent writers: every key has exactly one winner that all callers see', () =>
+      withStore(async (store) => {
+        const units = Array.from({ length: 300 }, (_, i) => `race_${i}`);
+        const writers = ['control', 'treatment', 'other'].map((variant) =>
+          store.insertAssignments(units.map((unit) => assignmentFixture({ unit, variant }))),
+        );
+        const results = await Promise.all(writers);
+        for (let i = 0; i < units.length; i++) {
+          const winners = new Set(results.map((r) => r[i]!.variant));
+          expect(winners.size).toBe(1);
+        }
+        const stored = await store.getAssignments(units.map((unit) => ({ unitType: 'userId', unit, experiment: 'exp' })));
+        expect(stored.length).toBe(units.length);
+      }));
+
+    it('stores the first exposure and counts repeats', () =>
+      withStore(async (store) => {
+        const first = exposureFixture();
+        await store.recordExposures([first]);
+        await store.recordExposures([exposureFixture({ at: first.at + 5000, variant: 'treatment', source: 'sdk' }), exposureFixture({ at: first.at + 9000 })]);
+        await store.recordExposures([exposureFixture({ phase: 'full', at: first.at + 10000 })]);
+        const rows = await collect(store.exportExposures({ experiment: 'exp' }));
+        const main = rows.find((r) => r.phase === 'main');
+        expect(main).toEqual({ ...first, count: 3, lastAt: first.at + 9000 });
+        expect(rows.find((r) => r.phase === 'full')?.count).toBe(1);
+        expect(await collect(store.exportExposures({ experiment: 'nope' }))).toEqual([]);
+      }));
+
+    it('counts exposed units per slot', () =>
+      withStore(async (store) => {
+        await store.recordExposures([
+          exposureFixture({ unit: 'a', slot: 5 }),
+          exposureFixture({ unit: 'a', slot: 5 }),
+          exposureFixture({ unit: 'b', slot: 5 }),
+          exposureFixture({ unit: 'c', slot: 9999 }),
+          exposureFixture({ unit: 'd', slot: 7, phase: 'other' }),
+          exposureFixture({ unit: 'a', slot: 5, phase: 'full' }),
+        ]);
+        const counts = await store.exposedSlotCounts('exp', ['main', 'full'], 10000);
+        expect(counts.length).toBe(10000);
+        expect(counts[5]).toBe(2);
+        expect(counts[9999]).toBe(1);
+        expect(counts[7]).toBe(0);
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(3);
+      }));
+
+    it('exports assignments, optionally by experiment', () =>
+      withStore(async (store) => {
+        const rows = [assignmentFixture({ unit: 'a' }), assignmentFixture({ unit: 'b', experiment: 'other' })];
+        await store.insertAssignments(rows);
+        expect((await collect(store.exportAssignments({}))).length).toBe(2);
+        expect(await collect(store.exportAssignments({ experiment: 'other' }))).toEqual([rows[1]]);
+      }));
+
+    it('appends config versions strictly in sequence and reads them back exactly', () =>
+      withStore(async (store) => {
+        expect(await store.appendConfig(configFixture(2))).toEqual({ ok: false, reason: 'VERSION_CONFLICT', latest: 0 });
+        expect(await store.appendConfig(configFixture(1))).toEqual({ ok: true });
+        expect(await store.appendConfig(configFixture(1, { author: 'mallory' }))).toEqual({ ok: false, reason: 'VERSION_CONFLICT', latest: 1 });
+        expect(await store.appendConfig(configFixture(2))).toEqual({ ok: true });
+        expect(await store.latestConfig()).toEqual(configFixture(2));
+        expect(await store.getConfig(1)).toEqual(configFixture(1));
+        expect(await store.getConfig(3)).toBeNull();
+        const list = await store.listConfigs();
+        expect(list.map((c) => c.version)).toEqual([1, 2]);
+        expect(list[0]).toEqual({ version: 1, hash: configFixture(1).hash, author: 'alice', reason: 'version 1', createdAt: configFixture(1).createdAt });
+      }));
+
+    it('lets exactly one of several concurrent publishers win a version', () =>
+      withStore(async (store) => {
+        await store.appendConfig(configFixture(1));
+        const results = await Promise.all(['a', 'b', 'c', 'd'].map((author) => store.appendConfig(configFixture(2, { author }))));
+        expect(results.filter((r) => r.ok).length).toBe(1);
+        expect((await store.listConfigs()).length).toBe(2);
+      }));
+
+    it('stores keys by hash and revokes them', () =>
+      withStore(async (store) => {
+        const key: ApiKeyRecord = { id: 'k1', kind: 'sdk', hash: 'ab'.repeat(32), label: 'web', createdAt: 1, revokedAt: null };
+        await store.putKey(key);
+        expect(await store.findKeyByHash(key.hash)).toEqual(key);
+        expect(await store.findKeyByHash('cd'.repeat(32))).toBeNull();
+        expect(await store.revokeKey('k1', 99)).toBe(true);
+        expect(await store.revokeKey('nope', 99)).toBe(false);
+        expect(await store.findKeyByHash(key.hash)).toEqual({ ...key, revokedAt: 99 });
+        expect((await store.listKeys()).length).toBe(1);
+      }));
+  });
+}
