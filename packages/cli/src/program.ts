@@ -8,12 +8,15 @@ import { runAssign } from './commands/assign.js';
 import { runDemo } from './commands/demo.js';
 import { runKeygen } from './commands/keygen.js';
 import { formatPlan, runPlan } from './commands/plan.js';
+import { runServe, serveDefaults } from './commands/serve.js';
 import { runValidate } from './commands/validate.js';
 import { CliError } from './config-file.js';
 
 interface Output {
   stdout: string;
   exitCode: number;
+  /** A long-running service: main waits for SIGINT/SIGTERM, then closes it. */
+  wait?: { close(): Promise<void> };
 }
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2);
@@ -64,6 +67,24 @@ export function buildProgram(emit: (out: Output) => void): Command {
       emit({ stdout: o.json === true ? json(r) : text, exitCode: r.valid ? 0 : 1 });
     });
 
+  const defaults = serveDefaults(process.env);
+  program
+    .command('serve')
+    .description('run the assignment service (HTTP API, sticky store, config history)')
+    .option('--host <host>', 'address to listen on (env SORTITION_HOST)', defaults.host)
+    .option('--port <port>', 'port to listen on (env SORTITION_PORT)', String(defaults.port))
+    .option('--db <location>', 'SQLite file, sqlite:PATH, postgres://... or memory: (env SORTITION_DB)', defaults.db)
+    .option('--log', 'log requests as JSON lines', defaults.logger)
+    .action(async (o: { host: string; port: string; db: string; log: boolean }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('INVALID_ARGUMENT', `--port ${o.port} is not a port; use 0-65535`);
+      const { service, db } = await runServe({ host: o.host, port, db: o.db, logger: o.log });
+      const lines = [`Sortition is listening on ${service.url}`, `  store: ${service.store.driver} (${db})`, `  config version in force: ${service.history.current()?.record.version ?? 'none'}${service.bootstrapped ? ' (example experiments loaded on first start)' : ''}`, `  API description: ${service.url}/openapi.json`];
+      if (service.createdAdminKey !== null) lines.push('', `Admin key (shown once, stored hashed): ${service.createdAdminKey}`, `  try: curl -s -H "Authorization: Bearer ${service.createdAdminKey}" ${service.url}/v1/config/versions`);
+      else lines.push('  admin key: already created on an earlier start (keys are stored hashed and cannot be shown again)');
+      emit({ stdout: lines.join('\n'), exitCode: 0, wait: service });
+    });
+
   program
     .command('keygen')
     .description('print a fresh 32-byte layer key (hex) from the system CSPRNG')
@@ -87,12 +108,27 @@ export function buildProgram(emit: (out: Output) => void): Command {
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
+  let wait: Output['wait'];
   const program = buildProgram((out) => {
     process.stdout.write(`${out.stdout}\n`);
     exitCode = out.exitCode;
+    wait = out.wait;
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
+    if (wait !== undefined) {
+      const service = wait;
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await service.close();
+    }
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;

@@ -130,6 +130,11 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // Router-level failures (bad URL encoding, over-long path parameters) get the same JSON errors.
+    frameworkErrors: (error, _request, reply) => {
+      const status = (error as FastifyError).statusCode ?? 400;
+      void sendError(reply, new HttpError(status, (error as FastifyError).code ?? 'BAD_REQUEST', error.message, { fix: 'send a well-formed, shorter URL' }));
+    },
   });
   const keys = new KeyCache(options.keyCacheMs ?? 10_000);
   const table = routes();

@@ -47,6 +47,7 @@ describeStoreConformance('postgres', async () => {
 
 describe('PostgresStore', () => {
   it('migrates once when several instances start at once, and records the migration', async () => {
+    await requirePostgres(url);
     const schema = randomSchemaName();
     const stores = Array.from({ length: 4 }, () => new PostgresStore(url, { schema, maxConnections: 2 }));
     try {
@@ -151,6 +152,8 @@ describe('PostgresStore across processes (two pools on one schema)', () => {
       expect(winnersA.size).toBe(2000);
       expect(winnersB.size).toBe(2000);
       for (const unit of units) expect(winnersB.get(unit)).toEqual(winnersA.get(unit));
+      // Both writers won some keys: the two really raced (each starts on keys the other reaches last).
+      expect(new Set([...winnersA.values()].map((r) => r.variant))).toEqual(new Set(['control', 'treatment']));
 
       const [count] = await queryOnce<{ n: string }>(url, `SELECT count(*) AS n FROM "${schema}".assignments`);
       expect(Number(count?.n)).toBe(2000);
