@@ -1,6 +1,5 @@
 // @ts-check
 import js from '@eslint/js';
-import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -39,7 +38,7 @@ export default tseslint.config(
     settings: {
       'import-x/extensions': ['.ts', '.js', '.mjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json', conditionNames: ['source', 'import', 'node', 'default'] })],
+      'import-x/resolver': { typescript: { project: './tsconfig.json', conditionNames: ['source', 'import', 'node', 'default'] } },
     },
     languageOptions: { globals: { ...globals.node } },
     rules: {
