@@ -104,46 +104,28 @@ export interface Assignment {
   readonly exposure: ExposureEvent | null;
 }
 
-interface Outcome {
-  variant: string | null;
-  value: unknown;
-  reason: Reason;
-  error: { code: AssignErrorCode; message: string } | null;
-  layer: string | null;
-  slot: number | null;
-  phase: string | null;
-  targeting: TargetingOutcome;
-  holdout: string | null;
-  stickyStatus: StickyStatus;
-}
-
-function result(config: CompiledConfig, key: string, o: Outcome, stickyWrite: StickyRecord | null, exposure: ExposureEvent | null): Assignment {
-  return {
-    experiment: key,
-    variant: o.variant,
-    value: o.value,
-    reason: o.reason,
-    error: o.error,
-    layer: o.layer,
-    slot: o.slot,
-    phase: o.phase,
-    configVersion: config.version,
-    targeting: o.targeting,
-    holdout: o.holdout,
-    stickyStatus: o.stickyStatus,
-    stickyWrite,
-    exposure,
-  };
+/** Builds the result; one allocation, fixed shape (kept monomorphic for the hot path). */
+function make(
+  config: CompiledConfig,
+  experiment: string,
+  variant: string | null,
+  value: unknown,
+  reason: Reason,
+  error: Assignment['error'],
+  layer: string | null,
+  slot: number | null,
+  phase: string | null,
+  targeting: TargetingOutcome,
+  holdout: string | null,
+  stickyStatus: StickyStatus,
+  stickyWrite: StickyRecord | null,
+  exposure: ExposureEvent | null,
+): Assignment {
+  return { experiment, variant, value, reason, error, layer, slot, phase, configVersion: config.version, targeting, holdout, stickyStatus, stickyWrite, exposure };
 }
 
 function failure(config: CompiledConfig, key: string, code: AssignErrorCode, message: string, layer: string | null): Assignment {
-  return result(
-    config,
-    key,
-    { variant: null, value: null, reason: 'ERROR', error: { code, message }, layer, slot: null, phase: null, targeting: 'none', holdout: null, stickyStatus: 'none' },
-    null,
-    null,
-  );
+  return make(config, key, null, null, 'ERROR', { code, message }, layer, null, null, 'none', null, 'none', null, null);
 }
 
 /** The phase in force at `now` (the last one whose start is at or before it), or undefined. */
@@ -188,71 +170,43 @@ export function assign(config: CompiledConfig, input: AssignInput): Assignment {
   const slot = layer.slotOf(unitId);
   if (typeof slot !== 'number') return failure(config, key, slot.code, slot.message, layer.id);
 
-  const o: Outcome = {
-    variant: null,
-    value: null,
-    reason: 'NOT_ALLOCATED',
-    error: null,
-    layer: layer.id,
-    slot,
-    phase: null,
-    targeting: 'none',
-    holdout: null,
-    stickyStatus: 'none',
-  };
   const phase = activePhase(experiment, now);
-  if (phase === undefined || now >= experiment.endsAt) {
-    o.reason = phase === undefined ? 'NOT_STARTED' : 'ENDED';
-    return result(config, key, o, null, null);
-  }
-  o.phase = phase.id;
+  if (phase === undefined) return make(config, key, null, null, 'NOT_STARTED', null, layer.id, slot, null, 'none', null, 'none', null, null);
+  if (now >= experiment.endsAt) return make(config, key, null, null, 'ENDED', null, layer.id, slot, null, 'none', null, 'none', null, null);
   const record = input.sticky;
-  o.stickyStatus = stickyStatusOf(experiment, phase, record);
-  if (experiment.targeting !== undefined) {
-    o.targeting = evaluateCondition(experiment.targeting, input.attributes ?? {}) ? 'matched' : 'excluded';
-  }
+  const stickyStatus = stickyStatusOf(experiment, phase, record);
+  const targeting: TargetingOutcome =
+    experiment.targeting === undefined ? 'none' : evaluateCondition(experiment.targeting, input.attributes ?? {}) ? 'matched' : 'excluded';
 
   // Partitioned ramps: exclusion is by slot, and also by record for units assigned in an excluded phase.
-  if ((phase.excluded !== null && phase.excluded[slot] === 1) || (o.stickyStatus === 'honored' && phase.excludedPhases.has(record!.phase))) {
-    o.reason = 'PHASE_EXCLUDED';
-    return result(config, key, o, null, null);
+  if ((phase.excluded !== null && phase.excluded[slot] === 1) || (stickyStatus === 'honored' && phase.excludedPhases.has(record!.phase))) {
+    return make(config, key, null, null, 'PHASE_EXCLUDED', null, layer.id, slot, phase.id, targeting, null, stickyStatus, null, null);
   }
 
   let variantIndex: number;
-  let first: boolean;
-  if (o.stickyStatus === 'honored') {
+  let reason: Reason;
+  if (stickyStatus === 'honored') {
     variantIndex = experiment.variantIndex.get(record!.variant)!;
-    o.reason = 'STICKY';
-    first = false;
+    reason = 'STICKY';
   } else {
-    if (o.targeting === 'excluded') {
-      o.reason = 'TARGETING_EXCLUDED';
-      return result(config, key, o, null, null);
-    }
+    if (targeting === 'excluded') return make(config, key, null, null, 'TARGETING_EXCLUDED', null, layer.id, slot, phase.id, targeting, null, stickyStatus, null, null);
     for (const g of experiment.globalHoldouts) {
       const hs = g.layer.slotOf(unitId);
       if (typeof hs === 'number' && g.table[hs] === 1) {
-        o.reason = 'HOLDOUT';
-        o.holdout = g.holdout.id;
-        return result(config, key, o, null, null);
+        return make(config, key, null, null, 'HOLDOUT', null, layer.id, slot, phase.id, targeting, g.holdout.id, stickyStatus, null, null);
       }
     }
     const h = layer.holdoutTable[slot]!;
-    if (h !== 0) {
-      o.reason = 'HOLDOUT';
-      o.holdout = layer.holdouts[h - 1]!.id;
-      return result(config, key, o, null, null);
-    }
+    if (h !== 0) return make(config, key, null, null, 'HOLDOUT', null, layer.id, slot, phase.id, targeting, layer.holdouts[h - 1]!.id, stickyStatus, null, null);
     variantIndex = phase.table[slot]! - 1;
-    if (variantIndex < 0) return result(config, key, o, null, null);
-    o.reason = 'ASSIGNED';
-    first = true;
+    if (variantIndex < 0) return make(config, key, null, null, 'NOT_ALLOCATED', null, layer.id, slot, phase.id, targeting, null, stickyStatus, null, null);
+    reason = 'ASSIGNED';
   }
   const variant = experiment.variants[variantIndex]!;
-  o.variant = variant.key;
-  o.value = variant.value ?? null;
-  if (input.mode === 'peek') return result(config, key, o, null, null);
+  const value = variant.value ?? null;
+  if (input.mode === 'peek') return make(config, key, variant.key, value, reason, null, layer.id, slot, phase.id, targeting, null, stickyStatus, null, null);
 
+  const first = reason === 'ASSIGNED';
   const unit = hasNonAscii(unitId as string) ? (unitId as string).normalize('NFC') : (unitId as string);
   const stickyWrite: StickyRecord | null = first
     ? { experiment: key, phase: phase.id, variant: variant.key, slot, layerEpoch: layer.epoch, configVersion: config.version, assignedAt: now }
@@ -269,5 +223,5 @@ export function assign(config: CompiledConfig, input: AssignInput): Assignment {
     at: now,
     first,
   };
-  return result(config, key, o, stickyWrite, exposure);
+  return make(config, key, variant.key, value, reason, null, layer.id, slot, phase.id, targeting, null, stickyStatus, stickyWrite, exposure);
 }

@@ -44,26 +44,56 @@ function createV1(material: LayerKeyMaterial): SlotFunction {
   if (layerBytes.length < 1 || layerBytes.length > 64) throw new RangeError(`layer id must be 1..64 bytes`);
   const hmac = new HmacKey(key);
   const unitOffset = 2 + layerBytes.length + 2;
-  const buffer = new Uint8Array(unitOffset + MAX_UNIT_ID_BYTES + 4 + PADDING_ROOM);
-  buffer[0] = V1_DOMAIN;
-  buffer[1] = layerBytes.length;
-  buffer.set(layerBytes, 2);
+  const maxLength = unitOffset + MAX_UNIT_ID_BYTES + 4;
+  // The message is written straight into big-endian 32-bit words: on a little-endian platform byte p
+  // of the message lives at index p ^ 3 of the words' bytes, so no packing pass is needed.
+  const words = new Int32Array(((maxLength + PADDING_ROOM + 63) >>> 6) * 16);
+  const bytes = new Uint8Array(words.buffer);
+  const swap = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 3 : 0;
+  const put = (p: number, value: number): void => {
+    bytes[p ^ swap] = value;
+  };
+  put(0, V1_DOMAIN);
+  put(1, layerBytes.length);
+  layerBytes.forEach((b, i) => put(2 + i, b));
+  const scratch = new Uint8Array(MAX_UNIT_ID_BYTES);
   const out = new Int32Array(8);
   const limit = TWO_48 - (TWO_48 % slots);
 
   return (unitId: unknown): number | UnitIdError => {
-    const unitLength = encodeUnitIdInto(unitId, buffer, unitOffset);
-    if (typeof unitLength !== 'number') return unitLength;
-    buffer[unitOffset - 2] = unitLength >>> 8;
-    buffer[unitOffset - 1] = unitLength & 0xff;
+    // Printable ASCII is written directly; anything else goes through the canonicalising encoder.
+    let unitLength = -1;
+    if (typeof unitId === 'string' && unitId.length > 0 && unitId.length <= MAX_UNIT_ID_BYTES) {
+      const n = unitId.length;
+      let i = 0;
+      for (; i < n; i++) {
+        const code = unitId.charCodeAt(i);
+        if (code >= 0x7f || code < 0x20) break;
+        bytes[(unitOffset + i) ^ swap] = code;
+      }
+      if (i === n) unitLength = n;
+    }
+    if (unitLength < 0) {
+      const encoded = encodeUnitIdInto(unitId, scratch, 0);
+      if (typeof encoded !== 'number') return encoded;
+      unitLength = encoded;
+      for (let i = 0; i < unitLength; i++) bytes[(unitOffset + i) ^ swap] = scratch[i]!;
+    }
+    put(unitOffset - 2, unitLength >>> 8);
+    put(unitOffset - 1, unitLength & 0xff);
     const counterOffset = unitOffset + unitLength;
     const length = counterOffset + 4;
+    // SHA-256 padding for the inner hash (64 key-pad bytes precede the message).
+    const padded = ((length + 9 + 63) >>> 6) << 6;
+    put(length, 0x80);
+    for (let p = length + 1; p < padded - 4; p++) bytes[p ^ swap] = 0;
+    words[(padded >>> 2) - 1] = (64 + length) * 8;
     for (let counter = 0; ; counter++) {
-      buffer[counterOffset] = counter >>> 24;
-      buffer[counterOffset + 1] = (counter >>> 16) & 0xff;
-      buffer[counterOffset + 2] = (counter >>> 8) & 0xff;
-      buffer[counterOffset + 3] = counter & 0xff;
-      hmac.macInto(buffer, length, out);
+      put(counterOffset, counter >>> 24);
+      put(counterOffset + 1, (counter >>> 16) & 0xff);
+      put(counterOffset + 2, (counter >>> 8) & 0xff);
+      put(counterOffset + 3, counter & 0xff);
+      hmac.macWords(words, padded >>> 6, out);
       const x = chunkAccept(out, limit);
       if (x >= 0) return x % slots;
     }

@@ -37,7 +37,7 @@ function absorbBlocks(state: Int32Array, w: Int32Array, bytes: Uint8Array, from:
 function padInPlace(bytes: Uint8Array, length: number, prefixBytes: number): number {
   const padded = ((length + 9 + 63) >>> 6) << 6;
   bytes[length] = 0x80;
-  bytes.fill(0, length + 1, padded - 8);
+  for (let i = length + 1; i < padded - 8; i++) bytes[i] = 0;
   const bits = (prefixBytes + length) * 8;
   const high = Math.floor(bits / 4294967296);
   bytes[padded - 8] = high >>> 24;
@@ -86,6 +86,8 @@ export class HmacKey {
   private readonly outer: Int32Array;
   private readonly state = new Int32Array(8);
   private readonly w = new Int32Array(16);
+  private viewOf: Uint8Array | null = null;
+  private view: DataView | null = null;
 
   constructor(key: Uint8Array) {
     const block = new Uint8Array(64);
@@ -112,18 +114,57 @@ export class HmacKey {
    * which this call overwrites with padding.
    */
   macInto(message: Uint8Array, length: number, out: Int32Array): void {
-    const state = this.state;
     const w = this.w;
-    state.set(this.inner);
+    const state = this.state;
+    if (this.viewOf !== message) {
+      this.viewOf = message;
+      this.view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    }
+    const view = this.view!;
     const padded = padInPlace(message, length, 64);
-    absorbBlocks(state, w, message, 0, padded);
-    // Outer hash: the pad block (already absorbed) + the 32-byte inner digest, padded into one block.
+    // Inner hash: continue from the cached ipad state without copying it.
+    let chain = this.inner;
+    for (let base = 0; base < padded; base += 64) {
+      for (let j = 0; j < 16; j++) w[j] = view.getInt32(base + j * 4);
+      compress(chain, w, state);
+      chain = state;
+    }
+    // Outer hash: the opad state absorbs the 32-byte inner digest, padded into one block.
     for (let j = 0; j < 8; j++) w[j] = state[j]!;
     w[8] = 0x80000000 | 0;
-    for (let j = 9; j < 15; j++) w[j] = 0;
+    w[9] = 0;
+    w[10] = 0;
+    w[11] = 0;
+    w[12] = 0;
+    w[13] = 0;
+    w[14] = 0;
     w[15] = (64 + 32) * 8;
-    out.set(this.outer);
-    compress(out, w);
+    compress(this.outer, w, out);
+  }
+
+  /**
+   * HMAC-SHA256 of a message the caller has already laid out as `blocks` padded 64-byte blocks of
+   * big-endian words in `words` (padding computed as if 64 key-pad bytes preceded the message), into
+   * `out`. The hot path of slot derivation uses this to skip byte packing entirely.
+   */
+  macWords(words: Int32Array, blocks: number, out: Int32Array): void {
+    const w = this.w;
+    const state = this.state;
+    let chain = this.inner;
+    for (let b = 0; b < blocks; b++) {
+      compress(chain, words, state, b * 16);
+      chain = state;
+    }
+    for (let j = 0; j < 8; j++) w[j] = state[j]!;
+    w[8] = 0x80000000 | 0;
+    w[9] = 0;
+    w[10] = 0;
+    w[11] = 0;
+    w[12] = 0;
+    w[13] = 0;
+    w[14] = 0;
+    w[15] = (64 + 32) * 8;
+    compress(this.outer, w, out);
   }
 
   /** HMAC-SHA256(key, message) as bytes. Allocates; for tests and key derivation, not the hot path. */
