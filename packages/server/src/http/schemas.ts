@@ -4,7 +4,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 
-const UnitId = Type.String({ minLength: 1, maxLength: 1024, description: 'unit id (a JSON string; integers must be sent as their decimal string)' });
+const UnitId = Type.String({ maxLength: 1024, description: 'unit id (a JSON string; integers must be sent as their decimal string)' });
 const Name = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$' });
 const ExperimentKey = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' });
 
