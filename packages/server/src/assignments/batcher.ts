@@ -27,21 +27,22 @@ export class Batcher<In, Out> {
 
   private drain(): void {
     this.flushing = true;
-    // Let the current tick's submissions join the batch.
-    queueMicrotask(() => void this.run());
+    // Yield to the event loop first, so requests that already arrived (their I/O callbacks are
+    // pending) join this batch. With a synchronous driver (SQLite) a flush blocks the loop, so
+    // without this yield every batch would hold a single item and pay a commit (fsync) for it.
+    setImmediate(() => void this.run());
   }
 
   private async run(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      try {
-        const results = await this.flush(batch.map((b) => b.item));
-        if (results.length !== batch.length) throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
-        batch.forEach((b, i) => b.resolve(results[i]!));
-      } catch (error) {
-        for (const b of batch) b.reject(error);
-      }
+    const batch = this.queue.splice(0, this.maxBatch);
+    try {
+      const results = await this.flush(batch.map((b) => b.item));
+      if (results.length !== batch.length) throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
+      batch.forEach((b, i) => b.resolve(results[i]!));
+    } catch (error) {
+      for (const b of batch) b.reject(error);
     }
-    this.flushing = false;
+    if (this.queue.length > 0) this.drain();
+    else this.flushing = false;
   }
 }

@@ -7,11 +7,13 @@
  *    re-evaluated with the winner's record, so every caller sees the stored answer.
  *  - Stored records are immutable, so they are cached in an LRU; a miss is read from the store.
  *    Absence is never cached (another instance may have written since).
- *  - First exposures per (unit, experiment, phase) are committed before the response; repeats only
- *    raise a counter, buffered and flushed in the background (flushCounts()).
+ *  - First exposures per (unit, experiment, phase) are committed before the response (a first
+ *    assignment and its exposure share one commit); repeats only raise a counter, aggregated in
+ *    memory and flushed in the background in small chunks (flushCounts()), so a crash loses at
+ *    most the counts since the last flush, never an assignment or a first exposure.
  */
 import { assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type StickyRecord } from '@sortition/core';
-import type { ExposureInput, Store, StoredAssignment } from '../store/types.js';
+import type { Enrollment, ExposureInput, Store, StoredAssignment } from '../store/types.js';
 import { Batcher } from './batcher.js';
 import { Lru } from './lru.js';
 
@@ -54,9 +56,10 @@ const toSticky = (r: StoredAssignment): StickyRecord => ({
 export class Evaluator {
   private readonly records: Lru<string, StoredAssignment>;
   private readonly exposed: Lru<string, true>;
-  private readonly writes: Batcher<StoredAssignment, StoredAssignment>;
+  private readonly writes: Batcher<Enrollment, StoredAssignment>;
   private readonly firstExposures: Batcher<ExposureInput, true>;
-  private pendingCounts: ExposureInput[] = [];
+  /** Repeat exposures not yet written, aggregated per (unit, experiment, phase). */
+  private pendingCounts = new Map<string, { event: ExposureInput; count: number }>();
 
   constructor(
     private readonly store: Store,
@@ -65,7 +68,7 @@ export class Evaluator {
     const size = options.cacheSize ?? 200_000;
     this.records = new Lru(size);
     this.exposed = new Lru(size);
-    this.writes = new Batcher((items) => store.insertAssignments(items), options.maxBatch ?? 1000);
+    this.writes = new Batcher((items) => store.enroll(items), options.maxBatch ?? 1000);
     this.firstExposures = new Batcher(async (items) => {
       await store.recordExposures(items);
       return items.map(() => true as const);
@@ -91,18 +94,21 @@ export class Evaluator {
       }
       results.push(r);
     }
+    const exposing = mode === 'enroll' && request.exposure !== false;
     if (pendingWrites.length > 0) {
-      const winners = await this.writes.submitAll(pendingWrites.map((p) => p.write));
+      const winners = await this.writes.submitAll(pendingWrites.map((p) => ({ assignment: p.write, exposure: exposing ? { at: now, source: 'server' } : null })));
       pendingWrites.forEach((p, i) => {
         const winner = winners[i]!;
         this.records.set(this.cacheKey(winner), winner);
+        if (exposing) this.exposed.set([winner.unitType, winner.unit, winner.experiment, p.write.phase].join(SEP), true);
         if (winner.variant !== p.write.variant || winner.phase !== p.write.phase) {
           // Another writer stored this unit first: serve what is stored.
           results[p.index] = assign(config, { experiment: p.write.experiment, units: request.units, ...(request.attributes === undefined ? {} : { attributes: request.attributes }), now, sticky: toSticky(winner), mode });
         }
       });
     }
-    if (mode === 'enroll' && request.exposure !== false) await this.recordExposures(results, 'server');
+    // First assignments were exposed with their enrollment; the rest (returning units) here.
+    if (exposing) await this.recordExposures(results.filter((r) => r.stickyWrite === null), 'server');
     return results;
   }
 
@@ -114,8 +120,14 @@ export class Evaluator {
       if (e === null) continue;
       const input: ExposureInput = { unitType: e.unitType, unit: e.unit, experiment: e.experiment, phase: e.phase, variant: e.variant, slot: e.slot, configVersion: e.configVersion, at: e.at, source };
       const key = [e.unitType, e.unit, e.experiment, e.phase].join(SEP);
-      if (this.exposed.get(key) === true) this.pendingCounts.push(input);
-      else {
+      if (this.exposed.get(key) === true) {
+        const pending = this.pendingCounts.get(key);
+        if (pending === undefined) this.pendingCounts.set(key, { event: input, count: 1 });
+        else {
+          pending.count++;
+          pending.event = { ...pending.event, at: Math.max(pending.event.at, input.at) };
+        }
+      } else {
         firsts.push(input);
         this.exposed.set(key, true);
       }
@@ -123,13 +135,23 @@ export class Evaluator {
     if (firsts.length > 0) await this.firstExposures.submitAll(firsts);
   }
 
-  /** Writes buffered exposure repeats. Call periodically and at shutdown. */
-  async flushCounts(): Promise<number> {
-    const batch = this.pendingCounts;
-    if (batch.length === 0) return 0;
-    this.pendingCounts = [];
-    await this.store.recordExposures(batch);
-    return batch.length;
+  /**
+   * Writes buffered exposure repeats in chunks of `chunk` rows, yielding to the event loop between
+   * chunks (a synchronous driver would otherwise stall every request for the whole flush). Call
+   * periodically and at shutdown. Returns the number of exposures written.
+   */
+  async flushCounts(chunk = 500): Promise<number> {
+    const pending = [...this.pendingCounts.values()];
+    if (pending.length === 0) return 0;
+    this.pendingCounts = new Map();
+    let written = 0;
+    for (let i = 0; i < pending.length; i += chunk) {
+      const events = pending.slice(i, i + chunk).map((p) => ({ ...p.event, count: p.count }));
+      await this.store.recordExposures(events);
+      written += events.reduce((sum, e) => sum + e.count, 0);
+      if (i + chunk < pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return written;
   }
 
   private cacheKey(r: { unitType: string; unit: string; experiment: string; lineage: string }): string {

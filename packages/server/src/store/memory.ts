@@ -5,12 +5,14 @@ import type {
   AssignmentKey,
   ConfigVersionRecord,
   ConfigVersionSummary,
+  Enrollment,
   ExportFilter,
   ExposureInput,
   Store,
   StoredAssignment,
   StoredExposure,
 } from './types.js';
+import { enrollmentExposure } from './enrollment.js';
 
 const SEP = '\u0000';
 const unitKey = (k: AssignmentKey): string => [k.unitType, k.unit, k.experiment].join(SEP);
@@ -46,12 +48,18 @@ export class MemoryStore implements Store {
     });
   }
 
+  async enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]> {
+    const winners = await this.insertAssignments(enrollments.map((e) => e.assignment));
+    await this.recordExposures(enrollments.flatMap((e, i) => enrollmentExposure(e, winners[i]!) ?? []));
+    return winners;
+  }
+
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {
     for (const e of events) {
       const key = [e.unitType, e.unit, e.experiment, e.phase].join(SEP);
       const existing = this.exposures.get(key);
-      if (existing === undefined) this.exposures.set(key, { ...e, count: 1, lastAt: e.at });
-      else this.exposures.set(key, { ...existing, count: existing.count + 1, lastAt: Math.max(existing.lastAt, e.at) });
+      if (existing === undefined) this.exposures.set(key, { ...e, count: e.count ?? 1, lastAt: e.at });
+      else this.exposures.set(key, { ...existing, count: existing.count + (e.count ?? 1), lastAt: Math.max(existing.lastAt, e.at) });
     }
   }
 

@@ -20,12 +20,14 @@ import { userInfo } from 'node:os';
 import { escapeIdentifier, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { enrollmentExposure } from './enrollment.js';
 import type {
   ApiKeyRecord,
   AppendResult,
   AssignmentKey,
   ConfigVersionRecord,
   ConfigVersionSummary,
+  Enrollment,
   ExportFilter,
   ExposureInput,
   Store,
@@ -315,6 +317,15 @@ export class PostgresStore implements Store {
     });
   }
 
+  async enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]> {
+    // Two batched statements, each its own commit: PostgreSQL groups concurrent commits itself, and
+    // the exposure must name the winner, which is known only after the insert.
+    const winners = await this.insertAssignments(enrollments.map((e) => e.assignment));
+    const exposures = enrollments.flatMap((e, i) => enrollmentExposure(e, winners[i]!) ?? []);
+    if (exposures.length > 0) await this.recordExposures(exposures);
+    return winners;
+  }
+
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {
     if (events.length === 0) return;
     // Pre-aggregate: ON CONFLICT DO UPDATE cannot touch the same row twice in one statement.
@@ -323,9 +334,9 @@ export class PostgresStore implements Store {
     for (const e of events) {
       const key = exposureKey(e);
       const seen = byKey.get(key);
-      if (seen === undefined) byKey.set(key, { first: e, count: 1, lastAt: e.at });
+      if (seen === undefined) byKey.set(key, { first: e, count: e.count ?? 1, lastAt: e.at });
       else {
-        seen.count += 1;
+        seen.count += e.count ?? 1;
         seen.lastAt = Math.max(seen.lastAt, e.at);
       }
     }

@@ -17,12 +17,14 @@
 import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
+import { enrollmentExposure } from './enrollment.js';
 import type {
   ApiKeyRecord,
   AppendResult,
   AssignmentKey,
   ConfigVersionRecord,
   ConfigVersionSummary,
+  Enrollment,
   ExportFilter,
   ExposureInput,
   KeyKind,
@@ -59,9 +61,9 @@ const SQL = {
     WHERE unit_type = ? AND unit = ? AND experiment = ? ORDER BY lineage`,
   recordExposure: `INSERT INTO exposures
       (unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (unit_type, unit, experiment, phase) DO UPDATE
-      SET count = count + 1, last_at = max(last_at, excluded.last_at)`,
+      SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
   // A unit counts once, in its lowest in-range slot (a unit has one slot per lineage, so the min
   // only matters for inconsistent data).
   exposedSlotCounts: `SELECT slot, count(*) AS n FROM (
@@ -227,12 +229,40 @@ export class SqliteStore implements Store {
     }
   }
 
+  async enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]> {
+    try {
+      const insert = this.stmt<AssignmentRowValues>(SQL.insertAssignment);
+      const select = this.stmt<[string, string, string, string], StoredAssignment>(SQL.assignmentByKey);
+      const upsert = this.stmt<[string, string, string, string, string, number, number, number, string, number, number]>(SQL.recordExposure);
+      // One transaction, so one commit (one fsync) covers the batch's assignments and exposures.
+      return this.db
+        .transaction(() =>
+          enrollments.map((e): StoredAssignment => {
+            const r = e.assignment;
+            let winner: StoredAssignment;
+            if (insert.run(...assignmentValues(r)).changes === 1) winner = copyAssignment(r);
+            else {
+              const stored = select.get(r.unitType, r.unit, r.experiment, r.lineage);
+              if (stored === undefined) throw new Error(`no stored assignment after a conflicting insert for ${describeKey(r)}`);
+              winner = stored;
+            }
+            const x = enrollmentExposure(e, winner);
+            if (x !== null) upsert.run(x.unitType, x.unit, x.experiment, x.phase, x.variant, x.slot, x.configVersion, x.at, x.source, x.count ?? 1, x.at);
+            return winner;
+          }),
+        )
+        .immediate();
+    } catch (cause) {
+      throw failure('enroll', cause);
+    }
+  }
+
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {
     try {
-      const upsert = this.stmt<[string, string, string, string, string, number, number, number, string, number]>(SQL.recordExposure);
+      const upsert = this.stmt<[string, string, string, string, string, number, number, number, string, number, number]>(SQL.recordExposure);
       this.db
         .transaction(() => {
-          for (const e of events) upsert.run(e.unitType, e.unit, e.experiment, e.phase, e.variant, e.slot, e.configVersion, e.at, e.source, e.at);
+          for (const e of events) upsert.run(e.unitType, e.unit, e.experiment, e.phase, e.variant, e.slot, e.configVersion, e.at, e.source, e.count ?? 1, e.at);
         })
         .immediate();
     } catch (cause) {

@@ -46,6 +46,8 @@ export interface ExposureInput {
   readonly at: number;
   /** Where the exposure was observed: "server", "sdk", ... */
   readonly source: string;
+  /** How many exposures this event stands for (aggregated repeats); default 1. */
+  readonly count?: number;
 }
 
 export interface StoredExposure extends ExposureInput {
@@ -81,6 +83,13 @@ export interface ApiKeyRecord {
   readonly revokedAt: number | null;
 }
 
+/** A first assignment to store, and optionally its first exposure (of whatever variant is stored). */
+export interface Enrollment {
+  readonly assignment: StoredAssignment;
+  /** Recorded for the stored winner: its variant and slot, this assignment's phase and config version. */
+  readonly exposure: { readonly at: number; readonly source: string } | null;
+}
+
 export interface ExportFilter {
   readonly experiment?: string | undefined;
 }
@@ -101,6 +110,13 @@ export interface Store {
    * in input order, the record that is stored afterwards (the input, or the earlier winner).
    */
   insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]>;
+
+  /**
+   * insertAssignments for the enrollments' assignments, then records each requested exposure for the
+   * stored winner. SQLite does both in one transaction (one commit); other drivers may use two.
+   * Returns the winners in input order.
+   */
+  enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]>;
 
   /** Stores first exposures and counts repeats, in one transaction. */
   recordExposures(events: readonly ExposureInput[]): Promise<void>;

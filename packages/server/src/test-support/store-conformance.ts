@@ -141,6 +141,26 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         expect(stored.length).toBe(units.length);
       }));
 
+    it('enrolls: stores assignments and the first exposure of each stored winner, in input order', () =>
+      withStore(async (store) => {
+        const earlier = assignmentFixture({ unit: 'taken', variant: 'treatment', slot: 9 });
+        await store.insertAssignments([earlier]);
+        const fresh = assignmentFixture({ unit: 'fresh', variant: 'control' });
+        const lost = assignmentFixture({ unit: 'taken', variant: 'control' });
+        const quiet = assignmentFixture({ unit: 'quiet' });
+        const winners = await store.enroll([
+          { assignment: fresh, exposure: { at: 5, source: 'server' } },
+          { assignment: lost, exposure: { at: 6, source: 'server' } },
+          { assignment: quiet, exposure: null },
+        ]);
+        expect(winners).toEqual([fresh, earlier, quiet]);
+        const exposures = await collect(store.exportExposures({}));
+        expect(exposures.map((e) => [e.unit, e.variant, e.slot, e.at, e.count]).sort()).toEqual([
+          ['fresh', 'control', 42, 5, 1],
+          ['taken', 'treatment', 9, 6, 1],
+        ]);
+      }));
+
     it('stores the first exposure and counts repeats', () =>
       withStore(async (store) => {
         const first = exposureFixture();
@@ -152,6 +172,14 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         expect(main).toEqual({ ...first, count: 3, lastAt: first.at + 9000 });
         expect(rows.find((r) => r.phase === 'full')?.count).toBe(1);
         expect(await collect(store.exportExposures({ experiment: 'nope' }))).toEqual([]);
+      }));
+
+    it('adds aggregated repeats (count) to the stored count', () =>
+      withStore(async (store) => {
+        await store.recordExposures([exposureFixture({ count: 3 })]);
+        await store.recordExposures([exposureFixture({ at: 9, count: 4 }), exposureFixture({ at: 8 })]);
+        const [row] = await collect(store.exportExposures({}));
+        expect(row?.count).toBe(8);
       }));
 
     it('counts exposed units per slot', () =>
