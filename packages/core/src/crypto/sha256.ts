@@ -129,17 +129,7 @@ export class HmacKey {
       compress(chain, w, state);
       chain = state;
     }
-    // Outer hash: the opad state absorbs the 32-byte inner digest, padded into one block.
-    for (let j = 0; j < 8; j++) w[j] = state[j]!;
-    w[8] = 0x80000000 | 0;
-    w[9] = 0;
-    w[10] = 0;
-    w[11] = 0;
-    w[12] = 0;
-    w[13] = 0;
-    w[14] = 0;
-    w[15] = (64 + 32) * 8;
-    compress(this.outer, w, out);
+    this.outerInto(out);
   }
 
   /**
@@ -148,13 +138,19 @@ export class HmacKey {
    * `out`. The hot path of slot derivation uses this to skip byte packing entirely.
    */
   macWords(words: Int32Array, blocks: number, out: Int32Array): void {
-    const w = this.w;
     const state = this.state;
     let chain = this.inner;
     for (let b = 0; b < blocks; b++) {
       compress(chain, words, state, b * 16);
       chain = state;
     }
+    this.outerInto(out);
+  }
+
+  /** The outer hash: the opad state absorbs the 32-byte inner digest (in `state`), padded into one block. */
+  private outerInto(out: Int32Array): void {
+    const w = this.w;
+    const state = this.state;
     for (let j = 0; j < 8; j++) w[j] = state[j]!;
     w[8] = 0x80000000 | 0;
     w[9] = 0;

@@ -12,7 +12,7 @@ import type {
   StoredAssignment,
   StoredExposure,
 } from './types.js';
-import { enrollmentExposure } from './enrollment.js';
+import { enrollmentExposure } from './records.js';
 
 const SEP = '\u0000';
 const unitKey = (k: AssignmentKey): string => [k.unitType, k.unit, k.experiment].join(SEP);

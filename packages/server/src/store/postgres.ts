@@ -20,7 +20,7 @@ import { userInfo } from 'node:os';
 import { escapeIdentifier, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import { enrollmentExposure } from './enrollment.js';
+import { copyAssignment, enrollmentExposure } from './records.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -549,21 +549,6 @@ function compareAssignmentKeys(a: StoredAssignment, b: StoredAssignment): number
 
 function compareExposureKeys(a: ExposureInput, b: ExposureInput): number {
   return compareStrings(a.unitType, b.unitType) || compareStrings(a.unit, b.unit) || compareStrings(a.experiment, b.experiment) || compareStrings(a.phase, b.phase);
-}
-
-function copyAssignment(r: StoredAssignment): StoredAssignment {
-  return {
-    unitType: r.unitType,
-    unit: r.unit,
-    experiment: r.experiment,
-    lineage: r.lineage,
-    phase: r.phase,
-    variant: r.variant,
-    slot: r.slot,
-    layerEpoch: r.layerEpoch,
-    configVersion: r.configVersion,
-    assignedAt: r.assignedAt,
-  };
 }
 
 function assignmentFromRow(row: AssignmentRow): StoredAssignment {

@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import { enrollmentExposure } from './enrollment.js';
+import { copyAssignment, enrollmentExposure } from './records.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -464,21 +464,6 @@ type AssignmentRowValues = [string, string, string, string, string, string, numb
 
 function assignmentValues(r: StoredAssignment): AssignmentRowValues {
   return [r.unitType, r.unit, r.experiment, r.lineage, r.phase, r.variant, r.slot, r.layerEpoch, r.configVersion, r.assignedAt];
-}
-
-function copyAssignment(r: StoredAssignment): StoredAssignment {
-  return {
-    unitType: r.unitType,
-    unit: r.unit,
-    experiment: r.experiment,
-    lineage: r.lineage,
-    phase: r.phase,
-    variant: r.variant,
-    slot: r.slot,
-    layerEpoch: r.layerEpoch,
-    configVersion: r.configVersion,
-    assignedAt: r.assignedAt,
-  };
 }
 
 function configFromRow(row: ConfigRow): ConfigVersionRecord {

@@ -1,3 +1,4 @@
+/** Record helpers every store driver shares. */
 import type { Enrollment, ExposureInput, StoredAssignment } from './types.js';
 
 /** The exposure an enrollment records, given the assignment that won. */
@@ -5,4 +6,20 @@ export function enrollmentExposure(e: Enrollment, winner: StoredAssignment): Exp
   if (e.exposure === null) return null;
   const a = e.assignment;
   return { unitType: a.unitType, unit: a.unit, experiment: a.experiment, phase: a.phase, variant: winner.variant, slot: winner.slot, configVersion: a.configVersion, at: e.exposure.at, source: e.exposure.source };
+}
+
+/** A plain copy of an assignment (drivers never hand out objects they keep). */
+export function copyAssignment(r: StoredAssignment): StoredAssignment {
+  return {
+    unitType: r.unitType,
+    unit: r.unit,
+    experiment: r.experiment,
+    lineage: r.lineage,
+    phase: r.phase,
+    variant: r.variant,
+    slot: r.slot,
+    layerEpoch: r.layerEpoch,
+    configVersion: r.configVersion,
+    assignedAt: r.assignedAt,
+  };
 }
