@@ -20,7 +20,7 @@ import { userInfo } from 'node:os';
 import { escapeIdentifier, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import { copyAssignment, enrollmentExposure } from './records.js';
+import { copyAssignment, decodeJson, encodeJson, enrollmentExposure } from './records.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -413,8 +413,8 @@ export class PostgresStore implements Store {
   }
 
   async appendConfig(record: ConfigVersionRecord): Promise<AppendResult> {
-    const doc = encodeJson(record.doc, 'config doc');
-    const impact = encodeJson(record.impact ?? null, 'impact');
+    const doc = encodeJson('postgres', record.doc, 'config doc');
+    const impact = encodeJson('postgres', record.impact ?? null, 'impact');
     if (!Number.isSafeInteger(record.version) || record.version < 1 || record.version > 0x7fffffff) {
       return { ok: false, reason: 'VERSION_CONFLICT', latest: await this.latestVersion() };
     }
@@ -589,8 +589,8 @@ function configSummaryFromRow(row: ConfigSummaryRow): ConfigVersionSummary {
 function configFromRow(row: ConfigRow): ConfigVersionRecord {
   return {
     ...configSummaryFromRow(row),
-    doc: decodeJson(row.doc, `config ${row.version} doc`),
-    impact: decodeJson(row.impact, `config ${row.version} impact`),
+    doc: decodeJson('postgres', row.doc, `config ${row.version} doc`),
+    impact: decodeJson('postgres', row.impact, `config ${row.version} impact`),
   };
 }
 
@@ -615,25 +615,6 @@ function toSafeInteger(value: string | number, column: string): number {
   return n;
 }
 
-/** JSON text exactly as JSON.stringify gives it (the stored bytes are what was published). */
-function encodeJson(value: unknown, what: string): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (cause) {
-    throw new Error(`postgres store: ${what} is not serializable as JSON: ${describe(cause)}`, { cause });
-  }
-  if (text === undefined) throw new TypeError(`postgres store: ${what} is not serializable as JSON (got ${typeof value})`);
-  return text;
-}
-
-function decodeJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new Error(`postgres store: stored ${what} is not valid JSON: ${describe(cause)}`, { cause });
-  }
-}
 
 /** The SQLSTATE of a PostgreSQL error (pg's DatabaseError carries it as `code`). */
 function sqlState(cause: unknown): string | undefined {

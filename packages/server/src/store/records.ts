@@ -23,3 +23,27 @@ export function copyAssignment(r: StoredAssignment): StoredAssignment {
     assignedAt: r.assignedAt,
   };
 }
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** JSON text exactly as JSON.stringify gives it (the stored bytes are what was published). */
+export function encodeJson(driver: string, value: unknown, what: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (cause) {
+    throw new Error(`${driver} store: ${what} is not serializable as JSON: ${describe(cause)}`, { cause });
+  }
+  if (text === undefined) throw new TypeError(`${driver} store: ${what} is not serializable as JSON (got ${typeof value})`);
+  return text;
+}
+
+export function decodeJson(driver: string, text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new Error(`${driver} store: stored ${what} is not valid JSON: ${describe(cause)}`, { cause });
+  }
+}

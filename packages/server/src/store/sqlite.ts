@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import { copyAssignment, enrollmentExposure } from './records.js';
+import { copyAssignment, decodeJson, encodeJson, enrollmentExposure } from './records.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -345,8 +345,8 @@ export class SqliteStore implements Store {
   }
 
   async appendConfig(record: ConfigVersionRecord): Promise<AppendResult> {
-    const doc = encodeJson(record.doc, 'config doc');
-    const impact = encodeJson(record.impact ?? null, 'impact');
+    const doc = encodeJson('sqlite', record.doc, 'config doc');
+    const impact = encodeJson('sqlite', record.impact ?? null, 'impact');
     try {
       // The latest+1 check and the insert share one BEGIN IMMEDIATE transaction, so no other
       // connection can publish in between. The primary key on version is the second line of
@@ -469,12 +469,12 @@ function assignmentValues(r: StoredAssignment): AssignmentRowValues {
 function configFromRow(row: ConfigRow): ConfigVersionRecord {
   return {
     version: row.version,
-    doc: decodeJson(row.doc, `config ${row.version} doc`),
+    doc: decodeJson('sqlite', row.doc, `config ${row.version} doc`),
     hash: row.hash,
     author: row.author,
     reason: row.reason,
     createdAt: row.createdAt,
-    impact: decodeJson(row.impact, `config ${row.version} impact`),
+    impact: decodeJson('sqlite', row.impact, `config ${row.version} impact`),
   };
 }
 
@@ -483,25 +483,6 @@ function keyFromRow(row: KeyRow): ApiKeyRecord {
   return { id: row.id, kind: row.kind, hash: row.hash, label: row.label, createdAt: row.createdAt, revokedAt: row.revokedAt };
 }
 
-/** JSON text exactly as JSON.stringify gives it (the stored bytes are what was published). */
-function encodeJson(value: unknown, what: string): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (cause) {
-    throw new Error(`sqlite store: ${what} is not serializable as JSON: ${describe(cause)}`, { cause });
-  }
-  if (text === undefined) throw new TypeError(`sqlite store: ${what} is not serializable as JSON (got ${typeof value})`);
-  return text;
-}
-
-function decodeJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new Error(`sqlite store: stored ${what} is not valid JSON: ${describe(cause)}`, { cause });
-  }
-}
 
 function describeKey(k: StoredAssignment): string {
   return JSON.stringify([k.unitType, k.unit, k.experiment, k.lineage]);
