@@ -98,6 +98,20 @@ describe('sortition serve under concurrency and crashes', () => {
     }
   });
 
+  it('refuses a second process on one SQLite file (one writer per file), naming the holder and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sortition-lock-'));
+    dirs.push(dir);
+    const db = join(dir, 'one.db');
+    const first = await startServeProcess(db);
+    try {
+      await expect(startServeProcess(db)).rejects.toThrow(new RegExp(`held by process ${first.child.pid!}.*PostgreSQL`));
+    } finally {
+      await first.stop();
+    }
+    const again = await startServeProcess(db);
+    await again.stop();
+  });
+
   const crashCase = async (db: string): Promise<void> => {
     const first = await startServeProcess(db);
     const admin = first.adminKey!;

@@ -24,7 +24,13 @@ export function serveDefaults(env: NodeJS.ProcessEnv): ServeOptions {
 /** Starts the service; on an empty history it publishes examples/checkout.yaml as version 1. */
 export async function runServe(options: ServeOptions): Promise<ServeResult> {
   const example = (await readConfigDocument(fileURLToPath(new URL('../../../../examples/checkout.yaml', import.meta.url)))) as Record<string, unknown>;
-  const store = openStore(options.db);
+  let store;
+  try {
+    store = openStore(options.db);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'STORE_LOCKED') throw new CliError('STORE_LOCKED', (error as Error).message, { cause: error });
+    throw error;
+  }
   try {
     const service = await startService({ store, host: options.host, port: options.port, logger: options.logger, bootstrapConfig: { ...example, version: 1 } });
     return { service, db: describeLocation(options.db) };

@@ -6,7 +6,9 @@
  *    and acknowledged only once committed; if another writer (process) won the race, the unit is
  *    re-evaluated with the winner's record, so every caller sees the stored answer.
  *  - Stored records are immutable, so they are cached in an LRU; a miss is read from the store.
- *    Absence is never cached (another instance may have written since).
+ *    Absence is cached only when this process is the store's single writer (memory, SQLite under
+ *    one `sortition serve`): then no record can appear that this process did not write itself.
+ *    With PostgreSQL another instance may have written since, so absence is always re-read.
  *  - First exposures per (unit, experiment, phase) are committed before the response (a first
  *    assignment and its exposure share one commit); repeats only raise a counter, aggregated in
  *    memory and flushed in the background in small chunks (flushCounts()), so a crash loses at
@@ -55,6 +57,8 @@ const toSticky = (r: StoredAssignment): StickyRecord => ({
 
 export class Evaluator {
   private readonly records: Lru<string, StoredAssignment>;
+  /** Keys known to hold no record (single-writer stores only). */
+  private readonly absent: Lru<string, true> | null;
   private readonly exposed: Lru<string, true>;
   private readonly writes: Batcher<Enrollment, StoredAssignment>;
   private readonly firstExposures: Batcher<ExposureInput, true>;
@@ -67,6 +71,7 @@ export class Evaluator {
   ) {
     const size = options.cacheSize ?? 200_000;
     this.records = new Lru(size);
+    this.absent = store.singleWriter ? new Lru(size) : null;
     this.exposed = new Lru(size);
     this.writes = new Batcher((items) => store.enroll(items), options.maxBatch ?? 1000);
     this.firstExposures = new Batcher(async (items) => {
@@ -100,6 +105,7 @@ export class Evaluator {
       pendingWrites.forEach((p, i) => {
         const winner = winners[i]!;
         this.records.set(this.cacheKey(winner), winner);
+        this.absent?.delete(this.cacheKey(winner));
         if (exposing) this.exposed.set([winner.unitType, winner.unit, winner.experiment, p.write.phase].join(SEP), true);
         if (winner.variant !== p.write.variant || winner.phase !== p.write.phase) {
           // Another writer stored this unit first: serve what is stored.
@@ -169,15 +175,19 @@ export class Evaluator {
       const lineage = lineageOf(experiment, now);
       if (typeof raw !== 'string' || lineage === null) continue;
       const unit = raw.normalize('NFC');
-      const cached = this.records.get(this.cacheKey({ unitType: experiment.layer.unit, unit, experiment: key, lineage }));
+      const cacheKey = this.cacheKey({ unitType: experiment.layer.unit, unit, experiment: key, lineage });
+      const cached = this.records.get(cacheKey);
       if (cached !== undefined) out.set(key, toSticky(cached));
-      else missing.push({ key, unitType: experiment.layer.unit, unit, lineage });
+      else if (this.absent?.get(cacheKey) !== true) missing.push({ key, unitType: experiment.layer.unit, unit, lineage });
     }
     if (missing.length === 0) return out;
     const stored = await this.store.getAssignments(missing.map((m) => ({ unitType: m.unitType, unit: m.unit, experiment: m.key })));
     for (const m of missing) {
       const hit = stored.find((s) => s.unitType === m.unitType && s.unit === m.unit && s.experiment === m.key && s.lineage === m.lineage);
-      if (hit === undefined) continue;
+      if (hit === undefined) {
+        this.absent?.set(this.cacheKey({ unitType: m.unitType, unit: m.unit, experiment: m.key, lineage: m.lineage }), true);
+        continue;
+      }
       this.records.set(this.cacheKey(hit), hit);
       out.set(m.key, toSticky(hit));
     }

@@ -202,6 +202,7 @@ type Statements = ReturnType<typeof statements>;
 
 export class PostgresStore implements Store {
   readonly driver = 'postgres';
+  readonly singleWriter = false;
   readonly schema: string;
   private readonly pool: Pool;
   private readonly sql: Statements;

@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Rows per page when exporting (default 1000). */
   readonly exportPageSize?: number;
+  /** Called once when the store is closed (e.g. to release a process lock). */
+  readonly onClose?: () => void;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -57,8 +59,8 @@ const SQL = {
     ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING`,
   assignmentByKey: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
     WHERE unit_type = ? AND unit = ? AND experiment = ? AND lineage = ?`,
-  assignmentsByUnit: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    WHERE unit_type = ? AND unit = ? AND experiment = ? ORDER BY lineage`,
+  assignmentsByUnitAll: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
+    WHERE unit_type = ? AND unit = ? AND experiment IN (SELECT value FROM json_each(?)) ORDER BY experiment, lineage`,
   recordExposure: `INSERT INTO exposures
       (unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -135,12 +137,15 @@ type AssignmentCursor = readonly [unitType: string, unit: string, experiment: st
 
 export class SqliteStore implements Store {
   readonly driver = 'sqlite';
+  readonly singleWriter = true;
+  private readonly onClose: (() => void) | undefined;
   private readonly db: Database.Database;
   private readonly exportPageSize: number;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
   constructor(filename: string, options: SqliteStoreOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.onClose = options.onClose;
     this.exportPageSize = options.exportPageSize ?? DEFAULT_EXPORT_PAGE;
     if (!Number.isSafeInteger(this.exportPageSize) || this.exportPageSize < 1) {
       throw new RangeError(`exportPageSize must be a positive integer, got ${this.exportPageSize}`);
@@ -195,14 +200,25 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.db.close();
+    this.onClose?.();
   }
 
   async getAssignments(keys: readonly AssignmentKey[]): Promise<StoredAssignment[]> {
     try {
-      const select = this.stmt<[string, string, string], StoredAssignment>(SQL.assignmentsByUnit);
-      // One read transaction: all keys are read from the same snapshot.
-      return this.db.transaction(() => keys.flatMap((k) => select.all(k.unitType, k.unit, k.experiment))).deferred();
+      // Keys usually share one unit (one request evaluates one unit): one statement per unit.
+      const byUnit = new Map<string, { unitType: string; unit: string; experiments: string[] }>();
+      for (const k of keys) {
+        const id = `${k.unitType}\u0000${k.unit}`;
+        const entry = byUnit.get(id);
+        if (entry === undefined) byUnit.set(id, { unitType: k.unitType, unit: k.unit, experiments: [k.experiment] });
+        else if (!entry.experiments.includes(k.experiment)) entry.experiments.push(k.experiment);
+      }
+      const select = this.stmt<[string, string, string], StoredAssignment>(SQL.assignmentsByUnitAll);
+      const read = (): StoredAssignment[] => [...byUnit.values()].flatMap((u) => select.all(u.unitType, u.unit, JSON.stringify(u.experiments)));
+      // Several units are read in one transaction, so from the same snapshot.
+      return byUnit.size <= 1 ? read() : this.db.transaction(read).deferred();
     } catch (cause) {
       throw failure('getAssignments', cause);
     }

@@ -98,6 +98,12 @@ export type AppendResult = { readonly ok: true } | { readonly ok: false; readonl
 
 export interface Store {
   readonly driver: 'memory' | 'sqlite' | 'postgres';
+  /**
+   * True when this process is the only writer of the store (memory; an SQLite file served by one
+   * process, which `sortition serve` enforces with a lock file). Only then may a process trust its
+   * own knowledge that a unit holds no assignment, because nobody else can have written one since.
+   */
+  readonly singleWriter: boolean;
 
   /** Applies pending schema migrations (idempotent; safe to call from several processes at once). */
   migrate(): Promise<void>;
