@@ -19,7 +19,7 @@ const unitKey = (k: AssignmentKey): string => [k.unitType, k.unit, k.experiment]
 
 export class MemoryStore implements Store {
   readonly driver = 'memory';
-  readonly singleWriter = true;
+  readonly singleWriter: boolean = true;
   private readonly assignments = new Map<string, Map<string, StoredAssignment>>();
   private readonly exposures = new Map<string, StoredExposure>();
   private readonly configs: ConfigVersionRecord[] = [];
