@@ -43,3 +43,25 @@ export {
   type SequentialSrmOptions,
   type SequentialSrmResult,
 } from './stats/sequential-srm.js';
+// The analysis engine (embedded DuckDB): load and validate exposures and events, attribute units
+// to their first exposure, and estimate per phase of first exposure. See README.md.
+export {
+  analyze,
+  type AnalysisResult,
+  type AnalysisWarning,
+  type AnalyzeOptions,
+  type ArmSummary,
+  type Comparison,
+  type Drift,
+  type Estimate,
+  type ExpectedSplit,
+  type MetricKind,
+  type MetricResult,
+  type MetricSpec,
+  type NaiveEstimate,
+  type SrmPhase,
+  type StratumResult,
+} from './engine/analyze.js';
+export { AnalysisError, type AnalysisErrorCode } from './engine/errors.js';
+export { detectFormat, INPUT_COLUMNS, type InputFormat, type InputKind, type InputSource, type LoadReport, type RuleExample, type RuleViolation } from './engine/load.js';
+export { runPerf, type PerfOptions, type PerfResult } from './engine/perf.js';
