@@ -66,6 +66,24 @@ describe('sortition CLI (the built binary)', () => {
     expect(() => parseAttributes(['novalue'])).toThrow(/key=value/);
   });
 
+  it('analyze reads exposure and event files and prints the first-exposure result as JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sortition-analyze-'));
+    const exposures = ['unit_id,experiment,variant,timestamp,phase'];
+    const events = ['unit_id,metric,value,timestamp'];
+    for (let i = 0; i < 400; i++) {
+      const variant = i % 2 === 0 ? 'control' : 'treatment';
+      exposures.push(`u${i},exp,${variant},2026-03-0${1 + (i % 5)}T10:00:00Z,main`);
+      if (i % 3 === 0) events.push(`u${i},purchase,${10 + (i % 7)},2026-03-09T10:00:00Z`);
+    }
+    writeFileSync(join(dir, 'exposures.csv'), `${exposures.join('\n')}\n`);
+    writeFileSync(join(dir, 'events.csv'), `${events.join('\n')}\n`);
+    const r = await cli('analyze', '--exposures', join(dir, 'exposures.csv'), '--events', join(dir, 'events.csv'), '--split', 'control:50,treatment:50', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(JSON.stringify(report)).toContain('purchase');
+    expect(JSON.stringify(report)).toContain('"control"');
+  });
+
   it('keygen prints 64 lower-case hex characters, fresh each time', async () => {
     const [a, b] = await Promise.all([cli('keygen'), cli('keygen')]);
     expect(a.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);

@@ -4,6 +4,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
+import { registerAnalyze } from './commands/analyze.js';
 import { runAssign } from './commands/assign.js';
 import { runDemo } from './commands/demo.js';
 import { runKeygen } from './commands/keygen.js';
@@ -66,6 +67,8 @@ export function buildProgram(emit: (out: Output) => void): Command {
         : `${file}: invalid\n${r.issues.map((i) => `  ${i.path || '/'}: ${i.message}\n    fix: ${i.fix}`).join('\n')}`;
       emit({ stdout: o.json === true ? json(r) : text, exitCode: r.valid ? 0 : 1 });
     });
+
+  registerAnalyze(program, emit);
 
   const defaults = serveDefaults(process.env);
   program
