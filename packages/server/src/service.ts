@@ -1,6 +1,7 @@
 /**
  * Starting and stopping the service: open the store, migrate, load (or bootstrap) the config,
- * make sure an admin key exists, listen, and run the background work (config polling so several
+ * make sure an admin key exists, load (or create) the signing keys and bring the config log up to
+ * date, listen, and run the background work (config polling so several
  * instances converge, flushing exposure counts). Timers live here, at the edge, not in the logic.
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +9,7 @@ import { Evaluator } from './assignments/evaluator.js';
 import { ConfigHistory } from './config/history.js';
 import { buildApp } from './http/app.js';
 import { createKey } from './keys.js';
+import { ProofService } from './proofs/service.js';
 import type { Store } from './store/types.js';
 
 export interface ServiceOptions {
@@ -20,6 +22,8 @@ export interface ServiceOptions {
   readonly bootstrapConfig?: unknown;
   readonly pollMs?: number;
   readonly cacheSize?: number;
+  /** Origin line of the config log's checkpoints (default "sortition.local/log"). */
+  readonly logOrigin?: string;
 }
 
 export interface RunningService {
@@ -27,6 +31,8 @@ export interface RunningService {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly history: ConfigHistory;
+  /** Signing keys, the config transparency log and receipts. */
+  readonly proofs: ProofService;
   /** The admin key created on this start (only when none existed); shown once. */
   readonly createdAdminKey: string | null;
   readonly bootstrapped: boolean;
@@ -52,14 +58,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   if (!(await store.listKeys()).some((k) => k.kind === 'admin' && k.revokedAt === null)) {
     createdAdminKey = (await createKey(store, 'admin', 'first admin (created at start-up)', clock())).secret;
   }
+  // Signing keys are created on first start; config versions without a log leaf (databases from
+  // before the log existed) are logged now, in version order.
+  const proofs = await ProofService.start(store, clock(), options.logOrigin);
   const evaluator = new Evaluator(store, options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize });
-  const app = buildApp({ store, history, evaluator, clock }, { logger: options.logger ?? false });
+  const app = buildApp({ store, history, evaluator, proofs, clock }, { logger: options.logger ?? false });
   const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
 
   const pollMs = options.pollMs ?? 1000;
   let stopped = false;
   const background = async (): Promise<void> => {
     await history.refresh();
+    const current = history.current();
+    if (current !== null && current.record.version > proofs.log.loggedVersion) await proofs.log.sync();
     await evaluator.flushCounts();
   };
   const timer = setInterval(() => {
@@ -72,6 +83,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     app,
     store,
     history,
+    proofs,
     createdAdminKey,
     bootstrapped,
     async close() {

@@ -9,12 +9,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EvaluateRequest, Evaluator } from '../assignments/evaluator.js';
 import type { ConfigHistory, CurrentConfig } from '../config/history.js';
 import { allows, createKey, type Permission } from '../keys.js';
+import type { ProofService } from '../proofs/service.js';
 import type { ApiKeyRecord, Store, StoredAssignment, StoredExposure } from '../store/types.js';
 import { HttpError } from './errors.js';
 import {
   AssignmentResult,
   BatchEvaluateBody,
   BatchEvaluateResponse,
+  ConsistencyQuery,
+  ConsistencyResponse,
   CreateKeyBody,
   DiffQuery,
   ErrorResponse,
@@ -22,7 +25,12 @@ import {
   EvaluateResponse,
   ExportQuery,
   ExposuresBody,
+  InclusionQuery,
+  InclusionResponse,
   KeyIdParams,
+  KeySetResponse,
+  LogEntryResponse,
+  LogIndexParams,
   PlanBody,
   PublishBody,
   VersionParams,
@@ -32,6 +40,7 @@ export interface AppContext {
   readonly store: Store;
   readonly history: ConfigHistory;
   readonly evaluator: Evaluator;
+  readonly proofs: ProofService;
   readonly clock: () => number;
 }
 
@@ -89,6 +98,124 @@ function checkEvaluate(config: CompiledConfig, body: EvaluateRequest, at: string
       throw new HttpError(404, 'EXPERIMENT_NOT_FOUND', `experiment "${key}" is not in config version ${config.version}`, { field: `${at}/experiments/${i}`, fix: `use one of: ${[...config.experiments.keys()].join(', ')}` });
     }
   }
+}
+
+/** Evaluates one request; with `receipt: true`, first assignments carry a signed receipt. */
+async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: EvaluateRequest & { receipt?: boolean }, now: number): Promise<Record<string, unknown>[]> {
+  const results = await ctx.evaluator.evaluate(config, body, now);
+  if (body.receipt !== true) return results.map(toResult);
+  // Only first assignments are signed; returning units (stickyWrite === null) skip this entirely.
+  return Promise.all(
+    results.map(async (r) => {
+      const receipt = r.stickyWrite === null ? null : await ctx.proofs.receipt(config, r, body.attributes, now);
+      return receipt === null ? toResult(r) : { ...toResult(r), receipt };
+    }),
+  );
+}
+
+function parseLogNumber(text: string, field: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new HttpError(400, 'INVALID_LOG_INDEX', `${text} is not a log index or size`, { field, fix: 'use a non-negative integer' });
+  return n;
+}
+
+function logEntryBody(entry: { index: number; leaf: string; leafHash: string; configVersion: number | null }): Record<string, unknown> {
+  return { index: entry.index, leaf: Buffer.from(entry.leaf, 'utf8').toString('base64'), leafHash: entry.leafHash, configVersion: entry.configVersion };
+}
+
+function proofRoutes(): Route[] {
+  return [
+    {
+      method: 'GET',
+      url: '/.well-known/sortition-keys.json',
+      summary: 'The public keys of the service: the checkpoint key (signed notes) and the receipt key (JWS); never a private key',
+      tag: 'proofs',
+      permission: null,
+      schema: { response: { 200: KeySetResponse } },
+      handler: async (ctx, _request, reply) => {
+        void reply.header('cache-control', 'public, max-age=300');
+        return ctx.proofs.keys.publicKeySet();
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/log/checkpoint',
+      summary: 'The latest signed checkpoint of the config transparency log (C2SP tlog-checkpoint, text/plain)',
+      tag: 'proofs',
+      permission: null,
+      schema: {},
+      handler: async (ctx, _request, reply) => {
+        await ctx.proofs.log.refresh();
+        const checkpoint = ctx.proofs.log.checkpoint();
+        void reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
+        return reply.send(checkpoint.note);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/log/entries/:index',
+      summary: 'One log leaf: its bytes (base64) and leaf hash (hex)',
+      tag: 'proofs',
+      permission: null,
+      schema: { params: LogIndexParams, response: { 200: LogEntryResponse } },
+      handler: async (ctx, request) => {
+        const index = parseLogNumber((request.params as { index: string }).index, '/index');
+        if (index >= ctx.proofs.log.size) await ctx.proofs.log.refresh();
+        const entry = ctx.proofs.log.entry(index);
+        if (entry === undefined) throw new HttpError(404, 'LOG_ENTRY_NOT_FOUND', `the log has no entry ${index} (size ${ctx.proofs.log.size})`, { field: '/index', fix: 'use an index below the size of GET /v1/log/checkpoint' });
+        return logEntryBody(entry);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/log/config/:version',
+      summary: 'The log leaf of one config version',
+      tag: 'proofs',
+      permission: null,
+      schema: { params: VersionParams, response: { 200: LogEntryResponse } },
+      handler: async (ctx, request) => {
+        const version = parseVersion((request.params as { version: string }).version, '/version');
+        if (version > ctx.proofs.log.loggedVersion) await ctx.proofs.log.refresh();
+        const entry = ctx.proofs.log.entryForConfig(version);
+        if (entry === undefined) throw new HttpError(404, 'LOG_ENTRY_NOT_FOUND', `config version ${version} is not in the log`, { field: '/version', fix: 'list versions with GET /v1/config/versions' });
+        return logEntryBody(entry);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/log/proof/inclusion',
+      summary: 'RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves (hashes in hex)',
+      tag: 'proofs',
+      permission: null,
+      schema: { querystring: InclusionQuery, response: { 200: InclusionResponse } },
+      handler: async (ctx, request) => {
+        const q = request.query as { index: string; size: string };
+        const index = parseLogNumber(q.index, '/index');
+        const size = parseLogNumber(q.size, '/size');
+        if (size > ctx.proofs.log.size) await ctx.proofs.log.refresh();
+        if (size > ctx.proofs.log.size) throw new HttpError(400, 'LOG_SIZE_TOO_LARGE', `the log has ${ctx.proofs.log.size} entries, fewer than ${size}`, { field: '/size', fix: 'use the size of a checkpoint the log has published' });
+        if (index >= size) throw new HttpError(400, 'LOG_INDEX_OUT_OF_RANGE', `index ${index} is not below size ${size}`, { field: '/index', fix: 'use 0 <= index < size' });
+        return { index, size, ...ctx.proofs.log.inclusion(index, size) };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/log/proof/consistency',
+      summary: 'RFC 9162 consistency proof from the tree of `from` leaves to the tree of `to` leaves (hashes in hex)',
+      tag: 'proofs',
+      permission: null,
+      schema: { querystring: ConsistencyQuery, response: { 200: ConsistencyResponse } },
+      handler: async (ctx, request) => {
+        const q = request.query as { from: string; to: string };
+        const from = parseLogNumber(q.from, '/from');
+        const to = parseLogNumber(q.to, '/to');
+        if (to > ctx.proofs.log.size) await ctx.proofs.log.refresh();
+        if (to > ctx.proofs.log.size) throw new HttpError(400, 'LOG_SIZE_TOO_LARGE', `the log has ${ctx.proofs.log.size} entries, fewer than ${to}`, { field: '/to', fix: 'use the size of a checkpoint the log has published' });
+        if (from > to) throw new HttpError(400, 'LOG_RANGE_INVALID', `from (${from}) is larger than to (${to})`, { field: '/from', fix: 'use 1 <= from <= to' });
+        return { from, to, ...ctx.proofs.log.consistency(from, to) };
+      },
+    },
+  ];
 }
 
 function parseVersion(text: string, field: string): number {
@@ -176,8 +303,7 @@ export function routes(): Route[] {
         const current = requireConfig(ctx);
         const body = request.body as EvaluateRequest;
         checkEvaluate(current.compiled, body, '');
-        const results = await ctx.evaluator.evaluate(current.compiled, body, ctx.clock());
-        return { configVersion: current.compiled.version, results: results.map(toResult) };
+        return { configVersion: current.compiled.version, results: await evaluateOne(ctx, current.compiled, body, ctx.clock()) };
       },
     },
     {
@@ -193,7 +319,7 @@ export function routes(): Route[] {
         const { requests } = request.body as { requests: EvaluateRequest[] };
         requests.forEach((r, i) => checkEvaluate(current.compiled, r, `/requests/${i}`));
         const now = ctx.clock();
-        const responses = await Promise.all(requests.map(async (r) => ({ results: (await ctx.evaluator.evaluate(current.compiled, r, now)).map(toResult) })));
+        const responses = await Promise.all(requests.map(async (r) => ({ results: await evaluateOne(ctx, current.compiled, r, now) })));
         return { configVersion: current.compiled.version, responses };
       },
     },
@@ -301,8 +427,11 @@ export function routes(): Route[] {
         const body = request.body as { config: unknown; baseVersion: number; reason: string };
         const outcome = await ctx.history.publish({ doc: body.config, baseVersion: body.baseVersion, reason: body.reason, author: key === null ? 'system' : `${key.label} (key ${key.id})`, now: ctx.clock() });
         if (outcome.ok) {
+          // The committed version gets its log leaf now (start-up and the background poll also catch up).
+          await ctx.proofs.log.ensureVersion(outcome.record.version);
+          const entry = ctx.proofs.log.entryForConfig(outcome.record.version);
           void reply.code(201);
-          return { version: outcome.record.version, hash: outcome.record.hash, createdAt: outcome.record.createdAt, impact: outcome.report };
+          return { version: outcome.record.version, hash: outcome.record.hash, createdAt: outcome.record.createdAt, impact: outcome.report, ...(entry === undefined ? {} : { logIndex: entry.index }) };
         }
         switch (outcome.code) {
           case 'CONFIG_INVALID': {
@@ -358,6 +487,7 @@ export function routes(): Route[] {
     },
     exportRoute('assignments'),
     exportRoute('exposures'),
+    ...proofRoutes(),
   ];
 }
 

@@ -19,6 +19,7 @@ export const EvaluateBody = Type.Object(
     experiments: Type.Optional(Type.Array(ExperimentKey, { maxItems: 200, uniqueItems: true })),
     mode: Type.Optional(Type.Union([Type.Literal('enroll'), Type.Literal('peek')])),
     exposure: Type.Optional(Type.Boolean({ description: 'count served variants as exposures (default true)' })),
+    receipt: Type.Optional(Type.Boolean({ description: 'return a signed receipt (compact JWS) with each first assignment (default false); returning units get none' })),
   },
   { additionalProperties: false },
 );
@@ -41,6 +42,7 @@ export const AssignmentResult = Type.Object({
   holdout: Nullable(Type.String()),
   stickyStatus: Type.String(),
   firstAssignment: Type.Boolean(),
+  receipt: Type.Optional(Type.String({ description: 'compact JWS (Ed25519) for a first assignment, when the request asked for one; verify with the receipt key of /.well-known/sortition-keys.json' })),
 });
 
 export const EvaluateResponse = Type.Object({ configVersion: Type.Integer(), results: Type.Array(AssignmentResult) });
@@ -84,6 +86,33 @@ export const ExportQuery = Type.Object(
   { experiment: Type.Optional(ExperimentKey), format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')])) },
   { additionalProperties: false },
 );
+
+const LogIndex = Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' });
+const LogSize = Type.String({ pattern: '^[1-9][0-9]{0,14}$' });
+export const LogIndexParams = Type.Object({ index: LogIndex });
+export const InclusionQuery = Type.Object({ index: LogIndex, size: LogSize }, { additionalProperties: false });
+export const ConsistencyQuery = Type.Object({ from: LogSize, to: LogSize }, { additionalProperties: false });
+
+const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+export const LogEntryResponse = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  leaf: Type.String({ description: 'base64 of the leaf bytes (RFC 8785 canonical JSON of the event)' }),
+  leafHash: Hex32,
+  configVersion: Nullable(Type.Integer()),
+});
+export const InclusionResponse = Type.Object({ index: Type.Integer(), size: Type.Integer(), leafHash: Hex32, rootHash: Hex32, proof: Type.Array(Hex32) });
+export const ConsistencyResponse = Type.Object({ from: Type.Integer(), to: Type.Integer(), fromRoot: Hex32, toRoot: Hex32, proof: Type.Array(Hex32) });
+const PublishedKey = Type.Object({
+  kid: Type.String(),
+  alg: Type.Literal('Ed25519'),
+  purpose: Type.Union([Type.Literal('checkpoint'), Type.Literal('receipt')]),
+  publicKey: Type.String({ description: 'base64url of the 32-byte Ed25519 public key' }),
+  jwk: Type.Object({ kty: Type.Literal('OKP'), crv: Type.Literal('Ed25519'), x: Type.String(), kid: Type.String(), alg: Type.Literal('Ed25519'), use: Type.Literal('sig') }),
+  noteVerifierKey: Type.Optional(Type.String({ description: 'signed-note verifier key (name+keyid+base64), checkpoint keys only' })),
+  created: Type.String(),
+  rotated: Nullable(Type.String()),
+});
+export const KeySetResponse = Type.Object({ origin: Type.String(), keys: Type.Array(PublishedKey) });
 
 export const ErrorResponse = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()), fix: Type.Optional(Type.String()), details: Type.Optional(Type.Unknown()) }),

@@ -6,6 +6,9 @@ import type {
   ConfigVersionRecord,
   ConfigVersionSummary,
   Enrollment,
+  LogAppendResult,
+  LogEntryRecord,
+  SigningKeyRecord,
   ExportFilter,
   ExposureInput,
   Store,
@@ -24,6 +27,8 @@ export class MemoryStore implements Store {
   private readonly exposures = new Map<string, StoredExposure>();
   private readonly configs: ConfigVersionRecord[] = [];
   private readonly keys = new Map<string, ApiKeyRecord>();
+  private readonly log: LogEntryRecord[] = [];
+  private readonly signingKeys: SigningKeyRecord[] = [];
 
   async migrate(): Promise<void> {}
 
@@ -104,6 +109,29 @@ export class MemoryStore implements Store {
     if (record.version !== latest + 1) return { ok: false, reason: 'VERSION_CONFLICT', latest };
     this.configs.push(structuredClone(record));
     return { ok: true };
+  }
+
+  async appendLogEntry(entry: LogEntryRecord): Promise<LogAppendResult> {
+    const size = this.log.length;
+    if (entry.index !== size || (entry.configVersion !== null && this.log.some((e) => e.configVersion === entry.configVersion))) {
+      return { ok: false, reason: 'INDEX_CONFLICT', size };
+    }
+    this.log.push({ ...entry });
+    return { ok: true };
+  }
+
+  async logEntries(from: number): Promise<LogEntryRecord[]> {
+    return this.log.slice(Math.max(0, from)).map((e) => ({ ...e }));
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.signingKeys.map((k) => ({ ...k })).sort((a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+  }
+
+  async insertSigningKey(record: SigningKeyRecord): Promise<boolean> {
+    if (this.signingKeys.some((k) => k.kid === record.kid || (k.purpose === record.purpose && k.rotatedAt === null && record.rotatedAt === null))) return false;
+    this.signingKeys.push({ ...record });
+    return true;
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {

@@ -30,6 +30,9 @@ import type {
   Enrollment,
   ExportFilter,
   ExposureInput,
+  LogAppendResult,
+  LogEntryRecord,
+  SigningKeyRecord,
   Store,
   StoredAssignment,
   StoredExposure,
@@ -182,6 +185,18 @@ function statements(s: string) {
       SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM latest WHERE latest.v + 1 = $1::integer
       ON CONFLICT (version) DO NOTHING
       RETURNING version`,
+    // As appendConfig: one statement, inserted only if the snapshot's size equals the index; the
+    // primary key and the unique config_version turn a racing duplicate into 0 rows.
+    appendLogEntry: `WITH size AS (SELECT coalesce(max(idx) + 1, 0) AS n FROM ${s}.log_entries)
+      INSERT INTO ${s}.log_entries (idx, leaf, leaf_hash, config_version)
+      SELECT $1::bigint, $2::text, $3::text, $4::integer FROM size WHERE size.n = $1::bigint
+      ON CONFLICT DO NOTHING
+      RETURNING idx`,
+    logSize: `SELECT coalesce(max(idx) + 1, 0) AS size FROM ${s}.log_entries`,
+    logEntries: `SELECT idx, leaf, leaf_hash, config_version FROM ${s}.log_entries WHERE idx >= $1 ORDER BY idx`,
+    listSigningKeys: `SELECT kid, purpose, alg, public_key, private_key, created_at, rotated_at FROM ${s}.signing_keys ORDER BY created_at, kid`,
+    insertSigningKey: `INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING kid`,
     putKey: `INSERT INTO ${s}.api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, hash = EXCLUDED.hash, label = EXCLUDED.label,
         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at`,
@@ -429,6 +444,56 @@ export class PostgresStore implements Store {
       if (code !== '23505' && code !== '40001') throw failure(`appendConfig(${record.version})`, cause);
     }
     return { ok: false, reason: 'VERSION_CONFLICT', latest: await this.latestVersion() };
+  }
+
+  async appendLogEntry(entry: LogEntryRecord): Promise<LogAppendResult> {
+    try {
+      const result = await this.pool.query(this.sql.appendLogEntry, [entry.index, entry.leaf, entry.leafHash, entry.configVersion]);
+      if (result.rowCount === 1) return { ok: true };
+    } catch (cause) {
+      const code = sqlState(cause);
+      if (code !== '23505' && code !== '40001') throw failure(`appendLogEntry(${entry.index})`, cause);
+    }
+    const [row] = await this.query<{ size: string }>('reading the log size', this.sql.logSize, []);
+    return { ok: false, reason: 'INDEX_CONFLICT', size: toSafeInteger(row?.size ?? '0', 'log size') };
+  }
+
+  async logEntries(from: number): Promise<LogEntryRecord[]> {
+    const rows = await this.query<{ idx: string; leaf: string; leaf_hash: string; config_version: number | null }>('logEntries', this.sql.logEntries, [from]);
+    return rows.map((r) => ({ index: toSafeInteger(r.idx, 'idx'), leaf: r.leaf, leafHash: r.leaf_hash, configVersion: r.config_version }));
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.query<{ kid: string; purpose: string; alg: string; public_key: string; private_key: string; created_at: string; rotated_at: string | null }>(
+      'listSigningKeys',
+      this.sql.listSigningKeys,
+      [],
+    );
+    return rows.map((r) => {
+      if ((r.purpose !== 'checkpoint' && r.purpose !== 'receipt') || r.alg !== 'Ed25519') throw new Error(`postgres store: signing key ${r.kid} has unknown purpose or alg`);
+      return {
+        kid: r.kid,
+        purpose: r.purpose,
+        alg: r.alg,
+        publicKey: r.public_key,
+        privateKey: r.private_key,
+        createdAt: toSafeInteger(r.created_at, 'created_at'),
+        rotatedAt: r.rotated_at === null ? null : toSafeInteger(r.rotated_at, 'rotated_at'),
+      };
+    });
+  }
+
+  async insertSigningKey(record: SigningKeyRecord): Promise<boolean> {
+    const rows = await this.query(`insertSigningKey(${record.kid})`, this.sql.insertSigningKey, [
+      record.kid,
+      record.purpose,
+      record.alg,
+      record.publicKey,
+      record.privateKey,
+      record.createdAt,
+      record.rotatedAt,
+    ]);
+    return rows.length === 1;
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {

@@ -28,6 +28,9 @@ import type {
   ExportFilter,
   ExposureInput,
   KeyKind,
+  LogAppendResult,
+  LogEntryRecord,
+  SigningKeyRecord,
   Store,
   StoredAssignment,
   StoredExposure,
@@ -99,6 +102,15 @@ const SQL = {
   listConfigs: `SELECT ${CONFIG_SUMMARY_COLUMNS} FROM config_versions ORDER BY version`,
   insertConfig: `INSERT INTO config_versions (version, doc, hash, author, reason, created_at, impact)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  logSize: 'SELECT coalesce(max(idx) + 1, 0) AS size FROM log_entries',
+  insertLogEntry: `INSERT INTO log_entries (idx, leaf, leaf_hash, config_version) VALUES (?, ?, ?, ?)
+    ON CONFLICT DO NOTHING`,
+  logEntries: `SELECT idx AS "index", leaf, leaf_hash AS leafHash, config_version AS configVersion
+    FROM log_entries WHERE idx >= ? ORDER BY idx`,
+  listSigningKeys: `SELECT kid, purpose, alg, public_key AS publicKey, private_key AS privateKey,
+    created_at AS createdAt, rotated_at AS rotatedAt FROM signing_keys ORDER BY created_at, kid`,
+  insertSigningKey: `INSERT INTO signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   putKey: `INSERT INTO api_keys (id, kind, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, hash = excluded.hash, label = excluded.label,
       created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
@@ -393,6 +405,57 @@ export class SqliteStore implements Store {
     }
   }
 
+  async appendLogEntry(entry: LogEntryRecord): Promise<LogAppendResult> {
+    try {
+      // The size check and the insert share one BEGIN IMMEDIATE transaction; the primary key and
+      // the unique config_version make a duplicate insert a no-op, reported as a conflict.
+      return this.db
+        .transaction((): LogAppendResult => {
+          const size = this.logSize();
+          if (entry.index !== size) return { ok: false, reason: 'INDEX_CONFLICT', size };
+          const changes = this.stmt<[number, string, string, number | null]>(SQL.insertLogEntry).run(entry.index, entry.leaf, entry.leafHash, entry.configVersion).changes;
+          return changes === 1 ? { ok: true } : { ok: false, reason: 'INDEX_CONFLICT', size };
+        })
+        .immediate();
+    } catch (cause) {
+      throw failure(`appendLogEntry(${entry.index})`, cause);
+    }
+  }
+
+  async logEntries(from: number): Promise<LogEntryRecord[]> {
+    try {
+      return this.stmt<[number], LogEntryRecord>(SQL.logEntries).all(from);
+    } catch (cause) {
+      throw failure('logEntries', cause);
+    }
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    try {
+      return this.stmt<[], SigningKeyRecord>(SQL.listSigningKeys).all();
+    } catch (cause) {
+      throw failure('listSigningKeys', cause);
+    }
+  }
+
+  async insertSigningKey(record: SigningKeyRecord): Promise<boolean> {
+    try {
+      return (
+        this.stmt<[string, string, string, string, string, number, number | null]>(SQL.insertSigningKey).run(
+          record.kid,
+          record.purpose,
+          record.alg,
+          record.publicKey,
+          record.privateKey,
+          record.createdAt,
+          record.rotatedAt,
+        ).changes === 1
+      );
+    } catch (cause) {
+      throw failure(`insertSigningKey(${record.kid})`, cause);
+    }
+  }
+
   async putKey(record: ApiKeyRecord): Promise<void> {
     try {
       this.stmt<[string, KeyKind, string, string, number, number | null]>(SQL.putKey).run(
@@ -431,6 +494,12 @@ export class SqliteStore implements Store {
     } catch (cause) {
       throw failure(`revokeKey(${id})`, cause);
     }
+  }
+
+  private logSize(): number {
+    const row = this.stmt<[], { size: number }>(SQL.logSize).get();
+    if (row === undefined) throw new Error('max(idx) returned no row');
+    return row.size;
   }
 
   private latestVersion(): number {

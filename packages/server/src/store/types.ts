@@ -9,6 +9,8 @@
  *    only raise its count and last-seen time;
  *  - config versions are append-only and numbered 1, 2, 3, ... with no gaps; appendConfig succeeds
  *    only for latest + 1, so two concurrent publishers cannot both win;
+ *  - log entries are append-only and numbered 0, 1, 2, ... with no gaps (appendLogEntry succeeds
+ *    only for index = size), and a config version is logged at most once;
  *  - everything a method resolved is durable (committed) when its promise resolves.
  */
 
@@ -94,6 +96,34 @@ export interface ExportFilter {
   readonly experiment?: string | undefined;
 }
 
+/** One leaf of the transparency log (see proofs/log.ts). Append-only; index 0, 1, 2, ... with no gaps. */
+export interface LogEntryRecord {
+  readonly index: number;
+  /** The leaf bytes, as the UTF-8 text they encode (RFC 8785 canonical JSON); stored verbatim. */
+  readonly leaf: string;
+  /** hex SHA-256(0x00 || leaf bytes) (RFC 9162 leaf hash). */
+  readonly leafHash: string;
+  /** The config version this leaf logs (each is logged at most once); null for other event types. */
+  readonly configVersion: number | null;
+}
+
+export type SigningKeyPurpose = 'checkpoint' | 'receipt';
+
+/** A service signing key. The private key never leaves the store except to sign. */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly purpose: SigningKeyPurpose;
+  readonly alg: 'Ed25519';
+  /** hex of the 32-byte Ed25519 public key. */
+  readonly publicKey: string;
+  /** hex of the 32-byte Ed25519 secret key (RFC 8032 seed). Never served. */
+  readonly privateKey: string;
+  readonly createdAt: number;
+  readonly rotatedAt: number | null;
+}
+
+export type LogAppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'INDEX_CONFLICT'; readonly size: number };
+
 export type AppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'VERSION_CONFLICT'; readonly latest: number };
 
 export interface Store {
@@ -137,6 +167,22 @@ export interface Store {
   listConfigs(): Promise<ConfigVersionSummary[]>;
   /** Appends `record` if and only if its version is the latest + 1 (1 for an empty history). */
   appendConfig(record: ConfigVersionRecord): Promise<AppendResult>;
+
+  /**
+   * Appends `entry` if and only if its index is the current log size and its config version (if
+   * any) is not logged yet; otherwise INDEX_CONFLICT with the current size.
+   */
+  appendLogEntry(entry: LogEntryRecord): Promise<LogAppendResult>;
+  /** Log entries with index >= `from`, in index order. */
+  logEntries(from: number): Promise<LogEntryRecord[]>;
+
+  /** Every signing key, current and rotated, oldest first. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /**
+   * Stores a new current key for its purpose unless one exists (one current key per purpose, so
+   * instances starting at once agree); returns whether this record was stored.
+   */
+  insertSigningKey(record: SigningKeyRecord): Promise<boolean>;
 
   putKey(record: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;

@@ -4,7 +4,7 @@
  * fresh, migrated, empty store.
  */
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRecord, ConfigVersionRecord, ExposureInput, Store, StoredAssignment } from '../store/types.js';
+import type { ApiKeyRecord, ConfigVersionRecord, ExposureInput, LogEntryRecord, SigningKeyRecord, Store, StoredAssignment } from '../store/types.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
 
@@ -50,6 +50,14 @@ export function configFixture(version: number, overrides: Partial<ConfigVersionR
     impact: version === 1 ? null : { verdict: 'safe' },
     ...overrides,
   };
+}
+
+export function logEntryFixture(index: number, overrides: Partial<LogEntryRecord> = {}): LogEntryRecord {
+  return { index, leaf: `{"index":${index},"note":"é 😀"}`, leafHash: index.toString(16).padStart(64, 'a'), configVersion: index + 1, ...overrides };
+}
+
+export function signingKeyFixture(kid: string, overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+  return { kid, purpose: 'checkpoint', alg: 'Ed25519', publicKey: '11'.repeat(32), privateKey: '22'.repeat(32), createdAt: 1_773_446_400_000, rotatedAt: null, ...overrides };
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -240,6 +248,44 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         expect(await store.revokeKey('nope', 99)).toBe(false);
         expect(await store.findKeyByHash(key.hash)).toEqual({ ...key, revokedAt: 99 });
         expect((await store.listKeys()).length).toBe(1);
+      }));
+
+    it('appends log entries strictly at index = size, logs a config version once, and reads them back exactly', () =>
+      withStore(async (store) => {
+        expect(await store.logEntries(0)).toEqual([]);
+        expect(await store.appendLogEntry(logEntryFixture(1))).toEqual({ ok: false, reason: 'INDEX_CONFLICT', size: 0 });
+        expect(await store.appendLogEntry(logEntryFixture(0))).toEqual({ ok: true });
+        expect(await store.appendLogEntry(logEntryFixture(0, { leaf: 'other' }))).toEqual({ ok: false, reason: 'INDEX_CONFLICT', size: 1 });
+        expect(await store.appendLogEntry(logEntryFixture(1, { configVersion: 1 }))).toEqual({ ok: false, reason: 'INDEX_CONFLICT', size: 1 });
+        expect(await store.appendLogEntry(logEntryFixture(1, { configVersion: null }))).toEqual({ ok: true });
+        expect(await store.appendLogEntry(logEntryFixture(2))).toEqual({ ok: true });
+        expect(await store.logEntries(0)).toEqual([logEntryFixture(0), logEntryFixture(1, { configVersion: null }), logEntryFixture(2)]);
+        expect(await store.logEntries(2)).toEqual([logEntryFixture(2)]);
+        expect(await store.logEntries(3)).toEqual([]);
+      }));
+
+    it('lets exactly one of several concurrent log writers win an index', () =>
+      withStore(async (store) => {
+        const results = await Promise.all(['a', 'b', 'c', 'd'].map((leaf) => store.appendLogEntry(logEntryFixture(0, { leaf }))));
+        expect(results.filter((r) => r.ok).length).toBe(1);
+        expect((await store.logEntries(0)).length).toBe(1);
+      }));
+
+    it('keeps one current signing key per purpose and lists rotated ones', () =>
+      withStore(async (store) => {
+        expect(await store.listSigningKeys()).toEqual([]);
+        expect(await store.insertSigningKey(signingKeyFixture('c1'))).toBe(true);
+        expect(await store.insertSigningKey(signingKeyFixture('c2', { createdAt: 1_773_446_400_001 }))).toBe(false);
+        expect(await store.insertSigningKey(signingKeyFixture('c1', { purpose: 'receipt' }))).toBe(false);
+        expect(await store.insertSigningKey(signingKeyFixture('r1', { purpose: 'receipt', createdAt: 1_773_446_400_002 }))).toBe(true);
+        expect(await store.insertSigningKey(signingKeyFixture('old', { createdAt: 1, rotatedAt: 2 }))).toBe(true);
+        expect(await store.listSigningKeys()).toEqual([
+          signingKeyFixture('old', { createdAt: 1, rotatedAt: 2 }),
+          signingKeyFixture('c1'),
+          signingKeyFixture('r1', { purpose: 'receipt', createdAt: 1_773_446_400_002 }),
+        ]);
+        const racing = await Promise.all(['x', 'y', 'z'].map((kid) => store.insertSigningKey(signingKeyFixture(kid, { purpose: 'receipt', rotatedAt: null, createdAt: 5 }))));
+        expect(racing.every((r) => !r)).toBe(true);
       }));
   });
 }

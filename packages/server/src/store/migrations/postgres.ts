@@ -73,4 +73,30 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationBody>[] = 
       CREATE UNIQUE INDEX api_keys_hash ON ${s}.api_keys (hash);
     `,
   },
+  {
+    version: 2,
+    name: 'transparency log and signing keys',
+    up: (s: string) => `
+      -- The transparency log of config history: leaf bytes stored verbatim (canonical JSON text).
+      CREATE TABLE ${s}.log_entries (
+        idx            bigint  PRIMARY KEY CHECK (idx >= 0),
+        leaf           text    NOT NULL,
+        leaf_hash      text    NOT NULL,
+        config_version integer UNIQUE
+      );
+
+      -- Service signing keys (checkpoints, receipts). private_key is never served.
+      CREATE TABLE ${s}.signing_keys (
+        kid         text    PRIMARY KEY,
+        purpose     text    NOT NULL CHECK (purpose IN ('checkpoint', 'receipt')),
+        alg         text    NOT NULL CHECK (alg = 'Ed25519'),
+        public_key  text    NOT NULL,
+        private_key text    NOT NULL,
+        created_at  bigint  NOT NULL,
+        rotated_at  bigint
+      );
+      -- One current key per purpose.
+      CREATE UNIQUE INDEX signing_keys_current ON ${s}.signing_keys (purpose) WHERE rotated_at IS NULL;
+    `,
+  },
 ]);

@@ -68,4 +68,30 @@ export const SQLITE_MIGRATIONS: readonly Migration<string>[] = Object.freeze([
       CREATE UNIQUE INDEX api_keys_hash ON api_keys (hash);
     `,
   },
+  {
+    version: 2,
+    name: 'transparency log and signing keys',
+    up: `
+      -- The transparency log of config history: leaf bytes stored verbatim (canonical JSON text).
+      CREATE TABLE log_entries (
+        idx            INTEGER PRIMARY KEY CHECK (idx >= 0),
+        leaf           TEXT    NOT NULL,
+        leaf_hash      TEXT    NOT NULL,
+        config_version INTEGER UNIQUE
+      ) STRICT;
+
+      -- Service signing keys (checkpoints, receipts). private_key is never served.
+      CREATE TABLE signing_keys (
+        kid         TEXT    PRIMARY KEY NOT NULL,
+        purpose     TEXT    NOT NULL CHECK (purpose IN ('checkpoint', 'receipt')),
+        alg         TEXT    NOT NULL CHECK (alg = 'Ed25519'),
+        public_key  TEXT    NOT NULL,
+        private_key TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        rotated_at  INTEGER
+      ) STRICT;
+      -- One current key per purpose.
+      CREATE UNIQUE INDEX signing_keys_current ON signing_keys (purpose) WHERE rotated_at IS NULL;
+    `,
+  },
 ]);

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { SortitionClient, EventStreamParser } from './client.js';
+import type { ExposureSink } from './exposures.js';
+import { MemoryStickyAdapter } from './sticky/memory.js';
+import { NOW, testConfig } from './test-support/configs.js';
+import { ManualScheduler, header, scriptedFetch, settle } from './test-support/fakes.js';
+import type { ExposureEvent } from '@sortition/core';
+
+function collectingSink(): ExposureSink & { events: ExposureEvent[] } {
+  const events: ExposureEvent[] = [];
+  return { events, track: (e) => void events.push(e) };
+}
+
+function offline(sticky = new MemoryStickyAdapter(), sink = collectingSink()) {
+  return new SortitionClient({ payload: { version: 1, config: testConfig() }, sticky, clock: () => NOW, exposureSink: sink });
+}
+
+function json(body: unknown, init: ResponseInit = {}): Response {
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) }, ...(init.status === undefined ? {} : { status: init.status }) });
+}
+
+describe('SortitionClient offline (bootstrap payload)', () => {
+  it('is ready at once and evaluates synchronously with typed values', async () => {
+    const c = offline();
+    await c.ready();
+    const r = c.get('button', 'u1', 'gray', { attributes: { country: 'DE' } });
+    expect(['blue', 'green']).toContain(r.value);
+    expect(r.reason).toBe('ASSIGNED');
+    expect(r.errorCode).toBeUndefined();
+    const layout = c.get('layout', { anonymousId: 'a1' }, { columns: 0 });
+    expect(layout.value.columns).toBeGreaterThan(0);
+  });
+
+  it('never throws: defaults with a reason and an error code', () => {
+    const c = offline();
+    expect(c.get('nope', 'u1', 'd')).toMatchObject({ value: 'd', reason: 'ERROR', errorCode: 'EXPERIMENT_NOT_FOUND' });
+    expect(c.get('button', { anonymousId: 'a' }, 'd')).toMatchObject({ value: 'd', reason: 'ERROR', errorCode: 'UNIT_MISSING' });
+    expect(c.get('button', '', 'd')).toMatchObject({ value: 'd', reason: 'ERROR' });
+    expect(c.get('button', '', 'd').errorCode).toMatch(/^UNIT_ID_/);
+    expect(c.get('button', 'u1', 42, { attributes: { country: 'DE' } })).toMatchObject({ value: 42, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' });
+    expect(c.get('button', 'u1', 'd', { attributes: { country: 'US' } })).toMatchObject({ value: 'd', variant: null, reason: 'TARGETING_EXCLUDED' });
+    expect(c.get('later', 'a', 'd')).toMatchObject({ value: 'd', reason: 'NOT_STARTED' });
+    const throwing = new SortitionClient({ payload: { version: 1, config: testConfig() }, sticky: { get: () => { throw new Error('boom'); }, set: () => { throw new Error('boom'); } }, clock: () => NOW, exposureSink: null });
+    expect(throwing.get('button', 'u1', 'd', { attributes: { country: 'DE' } }).errorCode).toBeUndefined();
+  });
+
+  it('reports NOT_READY before any config', () => {
+    const c = new SortitionClient({ sticky: new MemoryStickyAdapter(), exposureSink: null });
+    expect(c.get('button', 'u1', 'd')).toMatchObject({ value: 'd', reason: 'ERROR', errorCode: 'NOT_READY' });
+  });
+
+  it('a string default gets the variant key when the variant has no value', () => {
+    const c = new SortitionClient({ payload: { version: 1, config: { ...testConfig(), experiments: [{ ...(testConfig().experiments as Record<string, unknown>[])[2], key: 'now', phases: [{ id: 'main', startsAt: '2026-01-01T00:00:00Z', allocation: { a: [[0, 500]], b: [[500, 1000]] } }] }] } }, sticky: new MemoryStickyAdapter(), clock: () => NOW, exposureSink: null });
+    expect(['a', 'b']).toContain(c.get('now', 'x', 'none').value);
+  });
+
+  it('the stored record, not a re-evaluation, decides a returning unit', () => {
+    const sticky = new MemoryStickyAdapter();
+    const c = offline(sticky);
+    const first = c.get('button', 'u1', 'gray', { attributes: { country: 'DE' } });
+    const stored = sticky.get('userId', 'u1', 'button');
+    expect(stored).toMatchObject({ experiment: 'button', variant: first.variant, phase: 'main', assignedAt: NOW });
+    const other = first.variant === 'control' ? 'treatment' : 'control';
+    sticky.set('userId', 'u1', { ...stored!, variant: other });
+    const again = c.get('button', 'u1', 'gray', { attributes: { country: 'US' } });
+    expect(again).toMatchObject({ variant: other, reason: 'STICKY', value: other === 'control' ? 'blue' : 'green' });
+  });
+
+  it('hands exposures to the sink unless expose is false', () => {
+    const sink = collectingSink();
+    const c = offline(new MemoryStickyAdapter(), sink);
+    c.get('layout', { anonymousId: 'a1' }, { columns: 0 });
+    c.get('layout', { anonymousId: 'a1' }, { columns: 0 });
+    c.get('layout', { anonymousId: 'a2' }, { columns: 0 }, { expose: false });
+    expect(sink.events.map((e) => [e.unit, e.first])).toEqual([
+      ['a1', true],
+      ['a1', false],
+    ]);
+  });
+});
+
+describe('identity rule: records never move between ids', () => {
+  it('after login, device-bucketed experiments keep the anonymous id; user-bucketed ones use the user id', () => {
+    const sticky = new MemoryStickyAdapter();
+    const c = offline(sticky);
+    const anon = { anonymousId: 'anon-1' };
+    const beforeLayout = c.get('layout', anon, { columns: 0 });
+    // Logged out, a user-bucketed experiment cannot be evaluated: no user id.
+    expect(c.get('button', anon, 'gray', { attributes: { country: 'DE' } }).errorCode).toBe('UNIT_MISSING');
+    // Log in: pass both ids.
+    const both = { anonymousId: 'anon-1', userId: 'user-42' };
+    const afterLayout = c.get('layout', both, { columns: 0 });
+    expect(afterLayout.variant).toBe(beforeLayout.variant);
+    expect(afterLayout.reason).toBe('STICKY');
+    const button = c.get('button', both, 'gray', { attributes: { country: 'DE' } });
+    expect(button.reason).toBe('ASSIGNED');
+    expect(sticky.get('userId', 'user-42', 'button')?.variant).toBe(button.variant);
+    // Nothing was copied between ids.
+    expect(sticky.get('userId', 'user-42', 'layout')).toBeNull();
+    expect(sticky.get('anonymousId', 'anon-1', 'button')).toBeNull();
+  });
+
+  it("a user's record from another device wins over anything the new device did", () => {
+    const sticky = new MemoryStickyAdapter();
+    const c = offline(sticky);
+    const first = c.get('button', 'user-7', 'gray', { attributes: { country: 'DE' } });
+    const other = first.variant === 'control' ? 'treatment' : 'control';
+    sticky.set('userId', 'user-7', { ...sticky.get('userId', 'user-7', 'button')!, variant: other });
+    // New device, new anonymous id, same user: the user's record decides.
+    expect(c.get('button', { anonymousId: 'new-device', userId: 'user-7' }, 'gray', { attributes: { country: 'DE' } }).variant).toBe(other);
+  });
+});
+
+describe('SortitionClient loading from the service', () => {
+  it('loads, revalidates with If-None-Match, keeps the config on 304, and emits config on change', async () => {
+    const scheduler = new ManualScheduler();
+    let version = 1;
+    const f = scriptedFetch((url, init) => {
+      if (url.endsWith('/v1/sdk/payload')) {
+        const etag = `"v${version}"`;
+        if (header(init, 'if-none-match') === etag) return new Response(null, { status: 304, headers: { etag } });
+        return json({ version, hash: `h${version}`, config: testConfig(version) }, { headers: { etag } });
+      }
+      return new Response('no', { status: 404 });
+    });
+    const c = new SortitionClient({ baseUrl: 'http://svc/', sdkKey: 'sk_sdk_x', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, clock: () => NOW, stream: false, exposureSink: null });
+    const versions: (number | null)[] = [];
+    c.on('config', ({ version: v }) => versions.push(v));
+    await c.ready();
+    expect(c.version).toBe(1);
+    expect(header(f.calls[0]!.init, 'authorization')).toBe('Bearer sk_sdk_x');
+    expect(f.calls[0]!.url).toBe('http://svc/v1/sdk/payload');
+    await c.reload();
+    expect(header(f.calls[1]!.init, 'if-none-match')).toBe('"v1"');
+    expect(versions).toEqual([]);
+    version = 2;
+    await c.reload();
+    expect(c.version).toBe(2);
+    expect(versions).toEqual([2]);
+    await c.close();
+  });
+
+  it('retries failed loads with exponential backoff and jitter, on the injected scheduler', async () => {
+    const scheduler = new ManualScheduler();
+    const f = scriptedFetch((_url, _init, n) => {
+      if (n <= 4) return n % 2 === 0 ? new Response('down', { status: 503 }) : Promise.reject(new TypeError('fetch failed'));
+      return json({ version: 1, config: testConfig() }, { headers: { etag: '"v1"' } });
+    });
+    const errors: string[] = [];
+    const c = new SortitionClient({ baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, random: () => 0.5, backoff: { baseMs: 100, maxMs: 250 }, stream: false, exposureSink: null, onError: (e) => errors.push(e.code) });
+    let ready = false;
+    void c.ready().then(() => (ready = true));
+    await settle();
+    expect(ready).toBe(false);
+    await scheduler.advance(10_000);
+    expect(ready).toBe(true);
+    expect(f.calls).toHaveLength(5);
+    // cap = min(250, 100 * 2^n); delay = cap/2 + cap/2 * 0.5
+    expect(scheduler.delays).toEqual([75, 150, 188, 188]);
+    expect(errors).toEqual(['PAYLOAD_LOAD_FAILED', 'PAYLOAD_LOAD_FAILED', 'PAYLOAD_LOAD_FAILED', 'PAYLOAD_LOAD_FAILED']);
+    await c.close();
+  });
+
+  it('ready(timeout) rejects with NOT_READY while loading keeps failing', async () => {
+    const scheduler = new ManualScheduler();
+    const f = scriptedFetch(() => new Response('down', { status: 503 }));
+    const c = new SortitionClient({ baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, stream: false, exposureSink: null });
+    const p = c.ready(1000);
+    const outcome = p.then(() => 'resolved', (e: { code: string }) => e.code);
+    await scheduler.advance(1000);
+    expect(await outcome).toBe('NOT_READY');
+    await c.close();
+  });
+
+  it('keeps the bootstrap config when the service sends an invalid payload', async () => {
+    const scheduler = new ManualScheduler();
+    const f = scriptedFetch(() => json({ version: 9, config: { nope: true } }));
+    const errors: string[] = [];
+    const c = new SortitionClient({ payload: { version: 1, config: testConfig() }, baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, stream: false, exposureSink: null, onError: (e) => errors.push(e.code) });
+    await settle();
+    expect(c.version).toBe(1);
+    expect(errors).toContain('PAYLOAD_INVALID');
+    await c.close();
+  });
+
+  it('reloads when the stream announces a new ETag, and reconnects with backoff when it drops', async () => {
+    const scheduler = new ManualScheduler();
+    let version = 1;
+    const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+    const enc = new TextEncoder();
+    const f = scriptedFetch((url) => {
+      if (url.endsWith('/v1/sdk/payload')) return json({ version, config: testConfig(version) }, { headers: { etag: `"v${version}"` } });
+      const body = new ReadableStream<Uint8Array>({ start: (controller) => void streams.push(controller) });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const c = new SortitionClient({ baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, random: () => 0, exposureSink: null });
+    await c.ready();
+    await settle();
+    const payloadCalls = (): number => f.calls.filter((x) => x.url.endsWith('/payload')).length;
+    expect(streams).toHaveLength(1);
+    // The initial event names the current ETag: no reload.
+    streams[0]!.enqueue(enc.encode('id: 1\nevent: config\ndata: {"version":1,"etag":"\\"v1\\""}\n\n'));
+    await settle();
+    expect(payloadCalls()).toBe(1);
+    version = 2;
+    // Split across chunks on purpose.
+    streams[0]!.enqueue(enc.encode('id: 2\nevent: con'));
+    streams[0]!.enqueue(enc.encode('fig\ndata: {"version":2,"etag":"\\"v2\\""}\n\n'));
+    await settle();
+    expect(payloadCalls()).toBe(2);
+    expect(c.version).toBe(2);
+    streams[0]!.close();
+    await settle();
+    expect(streams).toHaveLength(1);
+    await scheduler.advance(250);
+    expect(streams).toHaveLength(2);
+    await c.close();
+  });
+});
+
+describe('EventStreamParser', () => {
+  it('parses events, multi-line data, comments and CRLF', () => {
+    const got: [string, string][] = [];
+    const p = new EventStreamParser((e, d) => got.push([e, d]));
+    p.push(': hello\r\nevent: config\r\ndata: a\r\ndata: b\r\n\r\ndata: plain\n\n');
+    expect(got).toEqual([
+      ['config', 'a\nb'],
+      ['message', 'plain'],
+    ]);
+  });
+});

@@ -1,0 +1,480 @@
+/**
+ * SortitionClient: loads the config payload (bootstrap, then the service with ETag, server-sent
+ * events and retry with backoff) and evaluates locally and synchronously with the core.
+ */
+import { assign, canonicalUnitId, compileConfig, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type Reason } from '@sortition/core';
+import { SortitionSdkError, type SdkErrorCode } from './errors.js';
+import { ExposureBatcher, serviceExposureSender, type ExposureSink } from './exposures.js';
+import type { StickyAdapter } from './sticky/types.js';
+import { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
+
+/** What GET /v1/sdk/payload returns; also the bootstrap format. A bare config document is accepted too. */
+export interface SdkPayload {
+  readonly version: number;
+  readonly hash?: string;
+  readonly createdAt?: string | number;
+  readonly config: unknown;
+  /** The ETag the service gave this payload, if known (lets the first request be a 304). */
+  readonly etag?: string;
+}
+
+/** A unit id for the experiment's layer unit type, or ids by unit type ({ userId, anonymousId }). */
+export type UnitInput = string | Readonly<Record<string, string>>;
+
+export interface Evaluation<T> {
+  readonly value: T;
+  readonly variant: string | null;
+  /** The core's reason; ERROR when errorCode is set. */
+  readonly reason: Reason;
+  readonly errorCode?: SdkErrorCode;
+  readonly errorMessage?: string;
+  /** The core's full result (null when there was no config or evaluation failed unexpectedly). */
+  readonly assignment: Assignment | null;
+}
+
+export interface GetOptions<T> {
+  readonly attributes?: Attributes;
+  /** Hand the exposure to the exposure sink (default true). OpenFeature providers pass false and expose from a hook. */
+  readonly expose?: boolean;
+  /** Stricter check of the variant's value than "same typeof as the default". */
+  readonly validate?: (value: unknown) => value is T;
+}
+
+export type ClientEvent = 'ready' | 'config' | 'error';
+export type ClientListener = (info: { readonly version: number | null; readonly error?: SortitionSdkError }) => void;
+
+export interface SortitionClientOptions {
+  /** Bootstrap payload: the client is ready at once and evaluates offline until (or without) the service. */
+  readonly payload?: SdkPayload;
+  /** The service, e.g. https://sortition.example.com. Without it the client stays on the bootstrap payload. */
+  readonly baseUrl?: string;
+  readonly sdkKey?: string;
+  readonly fetch?: typeof fetch;
+  readonly sticky: StickyAdapter;
+  /** Milliseconds since the epoch (default Date.now). */
+  readonly clock?: () => number;
+  readonly scheduler?: Scheduler;
+  /** Jitter source in [0, 1) (default Math.random). */
+  readonly random?: () => number;
+  readonly backoff?: BackoffOptions;
+  /**
+   * Where exposures go. Default: an ExposureBatcher posting to the service when baseUrl is given,
+   * else none. null: none.
+   */
+  readonly exposureSink?: ExposureSink | null;
+  /** Subscribe to GET /v1/sdk/stream for pushed config changes (default true with baseUrl). */
+  readonly stream?: boolean;
+  /** Flush exposures when this document becomes hidden (only for the default batcher). */
+  readonly document?: ConstructorParameters<typeof ExposureBatcher>[0]['document'];
+  readonly onError?: (error: SortitionSdkError) => void;
+}
+
+interface Loaded {
+  readonly config: CompiledConfig;
+  readonly version: number;
+  readonly hash: string | null;
+  readonly etag: string | null;
+}
+
+function normalisePayload(raw: unknown): { config: unknown; version: number | null; hash: string | null; etag: string | null } {
+  if (typeof raw === 'object' && raw !== null && 'config' in raw) {
+    const p = raw as Record<string, unknown>;
+    return {
+      config: p.config,
+      version: typeof p.version === 'number' ? p.version : null,
+      hash: typeof p.hash === 'string' ? p.hash : null,
+      etag: typeof p.etag === 'string' ? p.etag : null,
+    };
+  }
+  return { config: raw, version: null, hash: null, etag: null };
+}
+
+function sameKind(value: unknown, defaultValue: unknown): boolean {
+  if (defaultValue === null || defaultValue === undefined) return true;
+  if (typeof value !== typeof defaultValue) return false;
+  if (typeof defaultValue === 'object') return value !== null && Array.isArray(value) === Array.isArray(defaultValue);
+  return true;
+}
+
+export class SortitionClient {
+  private loaded: Loaded | null = null;
+  private readonly scheduler: Scheduler;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly fetchFn: typeof fetch | null;
+  private readonly baseUrl: string | null;
+  private readonly sink: ExposureSink | null;
+  private readonly listeners = new Map<ClientEvent, Set<ClientListener>>();
+  private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private loadTimer: TimerHandle | null = null;
+  private loadAttempts = 0;
+  private loading: Promise<void> | null = null;
+  private reloadRequested = false;
+  private streamAbort: AbortController | null = null;
+  private streamTimer: TimerHandle | null = null;
+  private streamAttempts = 0;
+  private closed = false;
+
+  constructor(private readonly options: SortitionClientOptions) {
+    this.scheduler = options.scheduler ?? defaultScheduler;
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.baseUrl = options.baseUrl === undefined ? null : options.baseUrl.replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : null);
+    if (options.exposureSink !== undefined) this.sink = options.exposureSink;
+    else if (this.baseUrl !== null && this.fetchFn !== null) {
+      this.sink = new ExposureBatcher({
+        send: serviceExposureSender({ baseUrl: this.baseUrl, fetch: this.fetchFn, ...(options.sdkKey === undefined ? {} : { sdkKey: options.sdkKey }) }),
+        scheduler: this.scheduler,
+        random: this.random,
+        ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+        ...(options.document === undefined ? {} : { document: options.document }),
+        onError: (e) => this.report(e),
+      });
+    } else this.sink = null;
+
+    if (options.payload !== undefined) {
+      const error = this.apply(options.payload, options.payload.etag ?? null);
+      if (error !== null) this.report(error);
+    }
+    if (this.baseUrl !== null && this.fetchFn !== null) {
+      void this.reload();
+      if (options.stream !== false) this.connectStream();
+    }
+  }
+
+  /** The config version in use, or null before the first payload. */
+  get version(): number | null {
+    return this.loaded?.version ?? null;
+  }
+
+  get isReady(): boolean {
+    return this.loaded !== null;
+  }
+
+  /** The exposure sink in use (the default batcher, a custom one, or null). */
+  get exposureSink(): ExposureSink | null {
+    return this.sink;
+  }
+
+  /** The unit type an experiment buckets by (its layer's), or null when unknown. */
+  unitTypeOf(experiment: string): string | null {
+    return this.loaded?.config.experiments.get(experiment)?.layer.unit ?? null;
+  }
+
+  /** Experiment keys in the loaded config. */
+  experiments(): string[] {
+    return this.loaded === null ? [] : [...this.loaded.config.experiments.keys()];
+  }
+
+  /**
+   * Resolves once a config is loaded (at once with a bootstrap payload). With timeoutMs, rejects
+   * with NOT_READY after that long; loading continues in the background either way.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    if (this.loaded !== null) return Promise.resolve();
+    if (this.closed) return Promise.reject(new SortitionSdkError('CLOSED', 'the client is closed'));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.readyWaiters.push(waiter);
+      if (timeoutMs !== undefined) {
+        this.scheduler.setTimeout(() => {
+          this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+          reject(new SortitionSdkError('NOT_READY', `no config loaded within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  on(event: ClientEvent, listener: ClientListener): () => void {
+    let set = this.listeners.get(event);
+    if (set === undefined) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  private emit(event: ClientEvent, info: Parameters<ClientListener>[0]): void {
+    for (const l of this.listeners.get(event) ?? []) {
+      try {
+        l(info);
+      } catch {
+        // A listener's bug must not break loading.
+      }
+    }
+  }
+
+  private report(error: SortitionSdkError): void {
+    this.options.onError?.(error);
+    this.emit('error', { version: this.version, error });
+  }
+
+  /** Compiles and installs a payload; returns an error when it is not a valid config. */
+  private apply(raw: unknown, etag: string | null): SortitionSdkError | null {
+    const p = normalisePayload(raw);
+    const result = compileConfig(p.config);
+    if (!result.ok) {
+      const first = result.issues[0];
+      return new SortitionSdkError('PAYLOAD_INVALID', `the payload is not a valid config${first === undefined ? '' : `: ${first.path} ${first.message}`}`);
+    }
+    const previous = this.loaded;
+    const hash = p.hash;
+    this.loaded = { config: result.config, version: p.version ?? result.config.version, hash, etag };
+    if (previous === null) {
+      const waiters = this.readyWaiters;
+      this.readyWaiters = [];
+      for (const w of waiters) w.resolve();
+      this.emit('ready', { version: this.loaded.version });
+    } else if (previous.version !== this.loaded.version || previous.hash !== hash) {
+      this.emit('config', { version: this.loaded.version });
+    }
+    return null;
+  }
+
+  private authHeaders(): Record<string, string> {
+    return this.options.sdkKey === undefined ? {} : { authorization: `Bearer ${this.options.sdkKey}` };
+  }
+
+  /**
+   * Fetches the payload now (If-None-Match with the current ETag; 304 keeps the config). Failures
+   * are retried with exponential backoff and jitter; the promise resolves when this attempt ends.
+   */
+  reload(): Promise<void> {
+    if (this.baseUrl === null || this.fetchFn === null || this.closed) return Promise.resolve();
+    if (this.loading !== null) {
+      this.reloadRequested = true;
+      return this.loading;
+    }
+    if (this.loadTimer !== null) {
+      this.scheduler.clearTimeout(this.loadTimer);
+      this.loadTimer = null;
+    }
+    this.loading = this.loadOnce().finally(() => {
+      this.loading = null;
+      if (this.reloadRequested && !this.closed) {
+        this.reloadRequested = false;
+        void this.reload();
+      }
+    });
+    return this.loading;
+  }
+
+  private async loadOnce(): Promise<void> {
+    const fetchFn = this.fetchFn!;
+    let error: SortitionSdkError | null = null;
+    try {
+      const etag = this.loaded?.etag ?? null;
+      const response = await fetchFn(`${this.baseUrl!}/v1/sdk/payload`, {
+        headers: { accept: 'application/json', ...this.authHeaders(), ...(etag === null ? {} : { 'if-none-match': etag }) },
+      });
+      if (response.status === 304 && this.loaded !== null) {
+        await response.body?.cancel();
+      } else if (response.ok) {
+        const body: unknown = await response.json();
+        error = this.apply(body, response.headers.get('etag'));
+      } else {
+        const text = await response.text().catch(() => '');
+        error = new SortitionSdkError('PAYLOAD_LOAD_FAILED', `GET /v1/sdk/payload answered ${response.status}: ${text.slice(0, 200)}`);
+      }
+    } catch (cause) {
+      error = new SortitionSdkError('PAYLOAD_LOAD_FAILED', `GET /v1/sdk/payload failed: ${String(cause)}`, { cause });
+    }
+    if (this.closed) return;
+    if (error === null) {
+      this.loadAttempts = 0;
+      return;
+    }
+    this.report(error);
+    const delay = backoffDelay(this.loadAttempts++, this.random, this.options.backoff);
+    this.loadTimer = this.scheduler.setTimeout(() => {
+      this.loadTimer = null;
+      void this.reload();
+    }, delay);
+  }
+
+  private connectStream(): void {
+    if (this.closed || this.baseUrl === null || this.fetchFn === null) return;
+    const abort = new AbortController();
+    this.streamAbort = abort;
+    void this.readStream(abort).then(
+      () => this.streamEnded(abort, null),
+      (cause: unknown) => this.streamEnded(abort, cause),
+    );
+  }
+
+  private streamEnded(abort: AbortController, cause: unknown): void {
+    if (this.closed || abort.signal.aborted) return;
+    this.report(new SortitionSdkError('STREAM_FAILED', `the config stream ${cause === null ? 'ended' : `failed: ${String(cause)}`}; reconnecting`, { cause }));
+    const delay = backoffDelay(this.streamAttempts++, this.random, this.options.backoff);
+    this.streamTimer = this.scheduler.setTimeout(() => {
+      this.streamTimer = null;
+      this.connectStream();
+    }, delay);
+  }
+
+  private async readStream(abort: AbortController): Promise<void> {
+    const response = await this.fetchFn!(`${this.baseUrl!}/v1/sdk/stream`, { headers: { accept: 'text/event-stream', ...this.authHeaders() }, signal: abort.signal });
+    if (!response.ok || response.body === null) {
+      await response.body?.cancel();
+      throw new Error(`GET /v1/sdk/stream answered ${response.status}`);
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new EventStreamParser((event, data) => this.onStreamEvent(event, data));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parser.push(decoder.decode(value, { stream: true }));
+    }
+  }
+
+  private onStreamEvent(event: string, data: string): void {
+    if (event !== 'config') return;
+    this.streamAttempts = 0;
+    let etag: string | null = null;
+    let version: number | null = null;
+    try {
+      const parsed = JSON.parse(data) as { etag?: unknown; version?: unknown };
+      if (typeof parsed.etag === 'string') etag = parsed.etag;
+      if (typeof parsed.version === 'number') version = parsed.version;
+    } catch {
+      // Unknown data: reload to be safe.
+    }
+    const current = this.loaded;
+    if (current !== null && ((etag !== null && etag === current.etag) || (etag === null && version !== null && version === current.version && current.etag !== null))) return;
+    void this.reload();
+  }
+
+  /**
+   * Evaluates synchronously. Never throws: without a config, for an unknown experiment, a missing or
+   * invalid unit id, or a value of the wrong type, it returns the default value with reason ERROR and
+   * an error code. Writes the sticky record of a first assignment and hands the exposure to the sink.
+   */
+  get<T>(experiment: string, unit: UnitInput, defaultValue: T, options: GetOptions<T> = {}): Evaluation<T> {
+    try {
+      return this.evaluate(experiment, unit, defaultValue, options);
+    } catch (cause) {
+      return { value: defaultValue, variant: null, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: `evaluation failed: ${String(cause)}`, assignment: null };
+    }
+  }
+
+  private evaluate<T>(experiment: string, unit: UnitInput, defaultValue: T, options: GetOptions<T>): Evaluation<T> {
+    const loaded = this.loaded;
+    if (loaded === null) return { value: defaultValue, variant: null, reason: 'ERROR', errorCode: 'NOT_READY', errorMessage: 'no config loaded yet', assignment: null };
+    const config = loaded.config;
+    const exp = config.experiments.get(experiment);
+    const unitType = exp?.layer.unit;
+    const units: Readonly<Record<string, unknown>> = typeof unit === 'string' ? (unitType === undefined ? {} : { [unitType]: unit }) : unit;
+
+    let record = null;
+    if (unitType !== undefined) {
+      const id = units[unitType];
+      const canonical = id === undefined ? null : canonicalUnitId(id);
+      if (typeof canonical === 'string') {
+        try {
+          record = this.options.sticky.get(unitType, canonical, experiment);
+        } catch (cause) {
+          this.report(new SortitionSdkError('STICKY_PREFETCH_FAILED', `reading the sticky record failed: ${String(cause)}`, { cause }));
+        }
+      }
+    }
+
+    const a = assign(config, { experiment, units, attributes: options.attributes ?? {}, now: this.clock(), sticky: record });
+    if (a.error !== null) return { value: defaultValue, variant: null, reason: 'ERROR', errorCode: a.error.code, errorMessage: a.error.message, assignment: a };
+
+    if (a.stickyWrite !== null && unitType !== undefined && a.exposure !== null) {
+      try {
+        this.options.sticky.set(unitType, a.exposure.unit, a.stickyWrite);
+      } catch (cause) {
+        this.report(new SortitionSdkError('STICKY_WRITE_FAILED', `storing the sticky record failed: ${String(cause)}`, { cause }));
+      }
+    }
+    if (a.variant === null) return { value: defaultValue, variant: null, reason: a.reason, assignment: a };
+
+    // No configured value: a string default gets the variant key, anything else the default.
+    const raw = a.value === null || a.value === undefined ? (typeof defaultValue === 'string' ? a.variant : defaultValue) : a.value;
+    const valid = options.validate === undefined ? sameKind(raw, defaultValue) : options.validate(raw);
+    if (!valid) {
+      return {
+        value: defaultValue,
+        variant: a.variant,
+        reason: 'ERROR',
+        errorCode: 'TYPE_MISMATCH',
+        errorMessage: `variant "${a.variant}" of "${experiment}" has a value of type ${Array.isArray(raw) ? 'array' : typeof raw}, not ${typeof defaultValue}`,
+        assignment: a,
+      };
+    }
+    if (a.exposure !== null && options.expose !== false) this.expose(a.exposure);
+    return { value: raw as T, variant: a.variant, reason: a.reason, assignment: a };
+  }
+
+  /** Hands an exposure to the sink (used by the OpenFeature hook). */
+  expose(exposure: ExposureEvent): void {
+    try {
+      this.sink?.track(exposure);
+    } catch (cause) {
+      this.report(new SortitionSdkError('EXPOSURE_SEND_FAILED', `the exposure sink threw: ${String(cause)}`, { cause }));
+    }
+  }
+
+  /** Loads units' records into a remote sticky adapter before evaluating them (no-op for local adapters). */
+  async prefetch(units: Readonly<Record<string, string>>, experiments?: readonly string[]): Promise<void> {
+    const p = this.options.sticky.prefetch;
+    if (p === undefined) return;
+    try {
+      await p.call(this.options.sticky, units, experiments);
+    } catch (cause) {
+      this.report(new SortitionSdkError('STICKY_PREFETCH_FAILED', `prefetching sticky records failed: ${String(cause)}`, { cause }));
+    }
+  }
+
+  /** Stops loading and streaming, flushes and closes the exposure sink. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.streamAbort?.abort();
+    if (this.loadTimer !== null) this.scheduler.clearTimeout(this.loadTimer);
+    if (this.streamTimer !== null) this.scheduler.clearTimeout(this.streamTimer);
+    for (const w of this.readyWaiters) w.reject(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
+    this.readyWaiters = [];
+    await this.sink?.close?.();
+  }
+}
+
+/** Incremental text/event-stream parser (the subset the service uses: event, data, id, comments). */
+export class EventStreamParser {
+  private buffer = '';
+  private event = '';
+  private data: string[] = [];
+
+  constructor(private readonly dispatch: (event: string, data: string) => void) {}
+
+  push(chunk: string): void {
+    this.buffer += chunk;
+    for (;;) {
+      const nl = this.buffer.search(/\r\n|\r|\n/);
+      if (nl < 0) return;
+      const line = this.buffer.slice(0, nl);
+      const width = this.buffer.startsWith('\r\n', nl) ? 2 : 1;
+      // A lone trailing \r might be the first half of \r\n: wait for more.
+      if (this.buffer[nl] === '\r' && width === 1 && nl === this.buffer.length - 1) return;
+      this.buffer = this.buffer.slice(nl + width);
+      this.line(line);
+    }
+  }
+
+  private line(line: string): void {
+    if (line === '') {
+      if (this.data.length > 0 || this.event !== '') this.dispatch(this.event === '' ? 'message' : this.event, this.data.join('\n'));
+      this.event = '';
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const i = line.indexOf(':');
+    const field = i < 0 ? line : line.slice(0, i);
+    let value = i < 0 ? '' : line.slice(i + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+}
