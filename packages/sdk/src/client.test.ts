@@ -38,7 +38,7 @@ describe('SortitionClient offline (bootstrap payload)', () => {
     expect(c.get('button', '', 'd')).toMatchObject({ value: 'd', reason: 'ERROR' });
     expect(c.get('button', '', 'd').errorCode).toMatch(/^UNIT_ID_/);
     expect(c.get('button', 'u1', 42, { attributes: { country: 'DE' } })).toMatchObject({ value: 42, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' });
-    expect(c.get('button', 'u1', 'd', { attributes: { country: 'US' } })).toMatchObject({ value: 'd', variant: null, reason: 'TARGETING_EXCLUDED' });
+    expect(c.get('button', 'u9', 'd', { attributes: { country: 'US' } })).toMatchObject({ value: 'd', variant: null, reason: 'TARGETING_EXCLUDED' });
     expect(c.get('later', 'a', 'd')).toMatchObject({ value: 'd', reason: 'NOT_STARTED' });
     const throwing = new SortitionClient({ payload: { version: 1, config: testConfig() }, sticky: { get: () => { throw new Error('boom'); }, set: () => { throw new Error('boom'); } }, clock: () => NOW, exposureSink: null });
     expect(throwing.get('button', 'u1', 'd', { attributes: { country: 'DE' } }).errorCode).toBeUndefined();
@@ -50,7 +50,7 @@ describe('SortitionClient offline (bootstrap payload)', () => {
   });
 
   it('a string default gets the variant key when the variant has no value', () => {
-    const c = new SortitionClient({ payload: { version: 1, config: { ...testConfig(), experiments: [{ ...(testConfig().experiments as Record<string, unknown>[])[2], key: 'now', phases: [{ id: 'main', startsAt: '2026-01-01T00:00:00Z', allocation: { a: [[0, 500]], b: [[500, 1000]] } }] }] } }, sticky: new MemoryStickyAdapter(), clock: () => NOW, exposureSink: null });
+    const c = new SortitionClient({ payload: { version: 1, config: { ...testConfig(), experiments: [{ ...(testConfig().experiments as Record<string, unknown>[])[2], key: 'now', phases: [{ id: 'main', startsAt: '2026-01-01T00:00:00Z', allocation: { a: [[0, 5000]], b: [[5000, 10000]] } }] }] } }, sticky: new MemoryStickyAdapter(), clock: () => NOW, exposureSink: null });
     expect(['a', 'b']).toContain(c.get('now', 'x', 'none').value);
   });
 

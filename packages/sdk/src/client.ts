@@ -383,7 +383,7 @@ export class SortitionClient {
 
     if (a.stickyWrite !== null && unitType !== undefined && a.exposure !== null) {
       try {
-        this.options.sticky.set(unitType, a.exposure.unit, a.stickyWrite);
+        this.options.sticky.set(unitType, a.exposure.unit, a.stickyWrite, options.attributes ?? {});
       } catch (cause) {
         this.report(new SortitionSdkError('STICKY_WRITE_FAILED', `storing the sticky record failed: ${String(cause)}`, { cause }));
       }

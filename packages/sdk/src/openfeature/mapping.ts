@@ -4,8 +4,10 @@
  *
  * Flag key = experiment key. Value = the variant's configured value (a string flag with no value gets
  * the variant key). Evaluation context: `targetingKey` is the unit id for the experiment's layer unit
- * type; `units` (an object of unit type to id) supplies other unit types; every other top-level
- * string, number, boolean or null entry is a targeting attribute.
+ * type unless `units` (an object of unit type to id) names that type explicitly, which wins: after
+ * login pass `{ targetingKey: userId, units: { anonymousId } }` and device-bucketed experiments keep
+ * the anonymous id. Every other top-level string, number, boolean or null entry is a targeting
+ * attribute (objects, arrays and dates are ignored).
  */
 import type { Attributes, ExposureEvent } from '@sortition/core';
 import type { Evaluation, SortitionClient } from '../client.js';
@@ -73,7 +75,7 @@ export function unitsAndAttributes(client: SortitionClient, experiment: string, 
   }
   const unitType = client.unitTypeOf(experiment);
   const key = context.targetingKey;
-  if (unitType !== null && typeof key === 'string' && key !== '') units[unitType] = key;
+  if (unitType !== null && typeof key === 'string' && key !== '' && units[unitType] === undefined) units[unitType] = key;
   return { units, attributes };
 }
 

@@ -1,4 +1,4 @@
-import type { StickyRecord } from '@sortition/core';
+import type { Attributes, StickyRecord } from '@sortition/core';
 import { MemoryStickyAdapter } from './memory.js';
 import type { StickyAdapter } from './types.js';
 
@@ -27,7 +27,9 @@ interface PeekResult {
  * `prefetch` must run before evaluating a unit: `get` answers from what was prefetched (and from
  * this process's own writes), never from the network. Rebuilt records carry the fields assignment
  * needs (experiment, phase, variant, slot, configVersion); layerEpoch is 0 and assignedAt is the
- * prefetch time, since the API does not return them.
+ * prefetch time, since the API does not return them. The write-through sends the attributes the
+ * assignment was made with; if the service runs another config version or its answer differs, the
+ * service's record wins at the next prefetch (the write is not a forced store).
  */
 export class ServiceStickyAdapter implements StickyAdapter {
   private readonly cache = new MemoryStickyAdapter();
@@ -67,9 +69,9 @@ export class ServiceStickyAdapter implements StickyAdapter {
     return this.cache.get(unitType, unit, experiment);
   }
 
-  set(unitType: string, unit: string, record: StickyRecord): void {
+  set(unitType: string, unit: string, record: StickyRecord, attributes?: Attributes): void {
     this.cache.set(unitType, unit, record);
-    const write = this.post({ units: { [unitType]: unit }, experiments: [record.experiment], mode: 'enroll', exposure: false })
+    const write = this.post({ units: { [unitType]: unit }, attributes: attributes ?? {}, experiments: [record.experiment], mode: 'enroll', exposure: false })
       .then(
         () => undefined,
         (error: unknown) => this.options.onError?.(error),

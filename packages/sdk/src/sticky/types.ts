@@ -1,4 +1,4 @@
-import type { StickyRecord } from '@sortition/core';
+import type { Attributes, StickyRecord } from '@sortition/core';
 
 /**
  * Where a unit's sticky records live. Synchronous, so evaluation stays synchronous: adapters backed
@@ -13,7 +13,11 @@ import type { StickyRecord } from '@sortition/core';
  */
 export interface StickyAdapter {
   get(unitType: string, unit: string, experiment: string): StickyRecord | null;
-  set(unitType: string, unit: string, record: StickyRecord): void;
+  /**
+   * Stores a first assignment. `attributes` are the ones it was made with; only adapters that
+   * re-derive on another system (the service's store) need them.
+   */
+  set(unitType: string, unit: string, record: StickyRecord, attributes?: Attributes): void;
   /** Loads the records of these units ahead of evaluation (remote adapters only). */
   prefetch?(units: Readonly<Record<string, string>>, experiments?: readonly string[]): Promise<void>;
 }

@@ -8,18 +8,18 @@ export function testConfig(version = 1, overrides: { userAllocation?: Record<str
     {
       id: 'main',
       startsAt: '2026-01-01T00:00:00Z',
-      allocation: overrides.userAllocation ?? { control: [[0, 500]], treatment: [[500, 1000]] },
+      allocation: overrides.userAllocation ?? { control: [[0, 5000]], treatment: [[5000, 10000]] },
     },
   ];
   if (overrides.extraPhase === true) {
-    userPhases.push({ id: 'second', startsAt: '2026-02-01T00:00:00Z', carryover: 'rerandomize', reason: 'test', allocation: { control: [[0, 500]], treatment: [[500, 1000]] } });
+    userPhases.push({ id: 'second', startsAt: '2026-02-01T00:00:00Z', carryover: 'rerandomize', reason: 'test', allocation: { control: [[0, 5000]], treatment: [[5000, 10000]] } });
   }
   return {
     schema: 'sortition/config/v1',
     version,
     layers: [
-      { id: 'user', algorithm: 'v1', slots: 1000, key: KEY_A, unit: 'userId', normalization: 'nfc' },
-      { id: 'device', algorithm: 'v1', slots: 1000, key: KEY_B, unit: 'anonymousId', normalization: 'nfc' },
+      { id: 'user', algorithm: 'v1', slots: 10000, key: KEY_A, unit: 'userId', normalization: 'nfc' },
+      { id: 'device', algorithm: 'v1', slots: 10000, key: KEY_B, unit: 'anonymousId', normalization: 'nfc' },
     ],
     experiments: [
       {
@@ -39,13 +39,13 @@ export function testConfig(version = 1, overrides: { userAllocation?: Record<str
           { key: 'control', value: { columns: 1 } },
           { key: 'treatment', value: { columns: 2 } },
         ],
-        phases: [{ id: 'main', startsAt: '2026-01-01T00:00:00Z', allocation: { control: [[0, 500]], treatment: [[500, 1000]] } }],
+        phases: [{ id: 'main', startsAt: '2026-01-01T00:00:00Z', allocation: { control: [[0, 4500]], treatment: [[4500, 9000]] } }],
       },
       {
         key: 'later',
         layer: 'device',
         variants: [{ key: 'a' }, { key: 'b' }],
-        phases: [{ id: 'main', startsAt: '2030-01-01T00:00:00Z', allocation: { a: [[0, 10]], b: [[10, 20]] } }],
+        phases: [{ id: 'main', startsAt: '2030-01-01T00:00:00Z', allocation: { a: [[9000, 9010]], b: [[9010, 9020]] } }],
       },
     ],
   };
