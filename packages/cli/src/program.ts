@@ -9,8 +9,10 @@ import { runAssign } from './commands/assign.js';
 import { runDemo } from './commands/demo.js';
 import { runKeygen } from './commands/keygen.js';
 import { formatPlan, runPlan } from './commands/plan.js';
+import { runProve } from './commands/prove.js';
 import { runServe, serveDefaults } from './commands/serve.js';
 import { runValidate } from './commands/validate.js';
+import { formatVerify, readVerifyFiles, verifyBundle } from './commands/verify.js';
 import { CliError } from './config-file.js';
 
 interface Output {
@@ -69,6 +71,36 @@ export function buildProgram(emit: (out: Output) => void): Command {
     });
 
   registerAnalyze(program, emit);
+
+  program
+    .command('prove')
+    .description('fetch a proof bundle for one unit, experiment and time from the service (GET /v1/proofs)')
+    .requiredOption('--url <url>', 'service URL, e.g. http://127.0.0.1:8080')
+    .requiredOption('--key <key>', 'API key with read access')
+    .requiredOption('--unit <id>', 'unit id')
+    .requiredOption('--experiment <key>', 'experiment key')
+    .requiredOption('--at <time>', 'time (RFC 3339 UTC or epoch ms)')
+    .option('--unit-type <type>', 'unit type (default: the experiment layer\'s)')
+    .option('--receipt <jws>', 'attach a receipt (compact JWS, or @FILE)')
+    .option('--attr <k=v>', 'targeting attribute to attach: k=v for a string, k:=json otherwise (repeatable)', collect, [])
+    .option('--out <file>', 'write the bundle to FILE instead of stdout')
+    .action(async (o: { url: string; key: string; unit: string; experiment: string; at: string; unitType?: string; receipt?: string; attr: string[]; out?: string }) => {
+      const r = await runProve({ url: o.url, key: o.key, unit: o.unit, experiment: o.experiment, at: o.at, unitType: o.unitType, receipt: o.receipt, attrs: o.attr, out: o.out });
+      emit({ stdout: r.file === null ? json(r.bundle) : `wrote ${r.file}`, exitCode: 0 });
+    });
+
+  program
+    .command('verify')
+    .description('verify a proof bundle offline; prints every step with PASS, FAIL or N/A; exit 1 on any FAIL')
+    .argument('<bundle>', 'bundle file (sortition-proof-bundle/v1)')
+    .option('--keys <file>', 'trusted key set (/.well-known/sortition-keys.json); default: the keys in the bundle')
+    .option('--checkpoint <file>', 'a later signed checkpoint to check consistency against')
+    .option('--consistency <file>', 'consistency proof between the two checkpoints (JSON of GET /v1/log/proof/consistency)')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, o: { keys?: string; checkpoint?: string; consistency?: string; json?: boolean }) => {
+      const outcome = verifyBundle(await readVerifyFiles({ bundle: file, keys: o.keys, checkpoint: o.checkpoint, consistency: o.consistency }));
+      emit({ stdout: o.json === true ? json(outcome) : formatVerify(outcome), exitCode: outcome.ok ? 0 : 1 });
+    });
 
   const defaults = serveDefaults(process.env);
   program

@@ -119,3 +119,17 @@ describe('receipts', () => {
     expect(() => signReceipt({ ...payload, unitHash: 'xyz' }, signer)).toThrow(/unitHash/);
   });
 });
+
+describe('signReceipt with an injected signer', () => {
+  it('produces the same token when node:crypto signs as when @noble/curves does', async () => {
+    const { createPrivateKey, sign } = await import('node:crypto');
+    const secretKey = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 0xff);
+    const { ed25519 } = await import('@noble/curves/ed25519.js');
+    const x = Buffer.from(ed25519.getPublicKey(secretKey)).toString('base64url');
+    const keyObject = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(secretKey).toString('base64url'), x }, format: 'jwk' });
+    const payload = { experiment: 'e', phase: 'p', variant: 'v', slot: 1, unitHash: 'ab'.repeat(32), attrsHash: 'cd'.repeat(32), configVersion: 1, checkpoint: { size: 1, rootHash: 'ef'.repeat(32) }, issuedAt: 1 };
+    const viaNoble = signReceipt(payload, { kid: 'k', secretKey });
+    const viaNode = signReceipt(payload, { kid: 'k', secretKey, sign: (m) => new Uint8Array(sign(null, m, keyObject)) });
+    expect(viaNode).toBe(viaNoble);
+  });
+});

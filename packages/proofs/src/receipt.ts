@@ -47,6 +47,11 @@ export interface ReceiptSigningKey {
   readonly kid: string;
   /** 32-byte Ed25519 secret key (RFC 8032 seed). */
   readonly secretKey: Uint8Array;
+  /**
+   * Optional faster signer for the same key (e.g. node:crypto on a server). Ed25519 is
+   * deterministic, so it must return exactly the bytes @noble/curves would; used instead of it.
+   */
+  readonly sign?: (message: Uint8Array) => Uint8Array;
 }
 
 /** kid -> 32-byte Ed25519 public key. */
@@ -106,7 +111,9 @@ export function signReceipt(payload: ReceiptPayload, key: ReceiptSigningKey): st
   if (key.secretKey.length !== 32) throw new RangeError(`Ed25519 secret key has ${key.secretKey.length} bytes, expected 32`);
   const header: ReceiptHeader = { alg: RECEIPT_ALG, kid: key.kid, typ: RECEIPT_TYP };
   const signingInput = `${base64urlEncode(utf8Encode(canonicalJson(header)))}.${base64urlEncode(utf8Encode(canonicalJson(payload)))}`;
-  return `${signingInput}.${base64urlEncode(ed25519.sign(ascii(signingInput), key.secretKey))}`;
+  const message = ascii(signingInput);
+  const signature = key.sign === undefined ? ed25519.sign(message, key.secretKey) : key.sign(message);
+  return `${signingInput}.${base64urlEncode(signature)}`;
 }
 
 function lookup(keys: ReceiptKeySet, kid: string): Uint8Array | undefined {

@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EvaluateRequest, Evaluator } from '../assignments/evaluator.js';
 import type { ConfigHistory, CurrentConfig } from '../config/history.js';
 import { allows, createKey, type Permission } from '../keys.js';
+import { buildBundle } from '../proofs/bundle.js';
 import type { ProofService } from '../proofs/service.js';
 import type { ApiKeyRecord, Store, StoredAssignment, StoredExposure } from '../store/types.js';
 import { HttpError } from './errors.js';
@@ -32,6 +33,7 @@ import {
   LogEntryResponse,
   LogIndexParams,
   PlanBody,
+  ProofQuery,
   PublishBody,
   VersionParams,
 } from './schemas.js';
@@ -123,8 +125,29 @@ function logEntryBody(entry: { index: number; leaf: string; leafHash: string; co
   return { index: entry.index, leaf: Buffer.from(entry.leaf, 'utf8').toString('base64'), leafHash: entry.leafHash, configVersion: entry.configVersion };
 }
 
+/** `at`: epoch milliseconds or an RFC 3339 time with a zone. */
+function parseAt(text: string): number {
+  const t = /^\d{1,15}$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isSafeInteger(t) || t < 0) throw new HttpError(400, 'INVALID_TIME', `at=${text} is not a time`, { field: '/at', fix: 'use an RFC 3339 time such as 2026-04-15T00:00:00Z, or epoch milliseconds' });
+  return t;
+}
+
 function proofRoutes(): Route[] {
   return [
+    {
+      method: 'GET',
+      url: '/v1/proofs',
+      summary: 'A proof bundle (sortition-proof-bundle/v1) for one unit, experiment and time: the config in force with its log inclusion proof, the stored assignment, the latest checkpoint and the public keys; verify offline with `sortition verify`',
+      tag: 'proofs',
+      permission: 'config:read',
+      schema: { querystring: ProofQuery },
+      handler: async (ctx, request) => {
+        const q = request.query as { unit: string; experiment: string; at: string; unitType?: string };
+        const outcome = await buildBundle(ctx.store, ctx.proofs.log, ctx.proofs.keys.publicKeySet(), { unit: q.unit, experiment: q.experiment, at: parseAt(q.at), unitType: q.unitType });
+        if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message, { field: outcome.field, fix: outcome.fix });
+        return outcome.bundle;
+      },
+    },
     {
       method: 'GET',
       url: '/.well-known/sortition-keys.json',

@@ -91,6 +91,15 @@ const LogIndex = Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' });
 const LogSize = Type.String({ pattern: '^[1-9][0-9]{0,14}$' });
 export const LogIndexParams = Type.Object({ index: LogIndex });
 export const InclusionQuery = Type.Object({ index: LogIndex, size: LogSize }, { additionalProperties: false });
+export const ProofQuery = Type.Object(
+  {
+    unit: Type.String({ minLength: 1, maxLength: 1024, description: 'unit id' }),
+    experiment: ExperimentKey,
+    at: Type.String({ minLength: 1, maxLength: 40, description: 'RFC 3339 UTC time or epoch milliseconds' }),
+    unitType: Type.Optional(Name),
+  },
+  { additionalProperties: false },
+);
 export const ConsistencyQuery = Type.Object({ from: LogSize, to: LogSize }, { additionalProperties: false });
 
 const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$' });

@@ -8,7 +8,7 @@
  * created/rotated times, and for the checkpoint key its signed-note verifier key. Private keys never
  * appear in any response: publicKeySet() builds its output from an explicit allow-list of fields.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { formatVerifierKey, type NoteSignerKey, type NoteVerifierKey, type ReceiptSigningKey } from '@sortition/proofs';
 import type { SigningKeyPurpose, SigningKeyRecord, Store } from '../store/types.js';
 
@@ -47,6 +47,7 @@ function generate(purpose: SigningKeyPurpose, now: number): SigningKeyRecord {
 }
 
 export class ServiceKeys {
+  private readonly nodeSigners = new Map<string, (message: Uint8Array) => Uint8Array>();
   private constructor(
     private readonly all: readonly SigningKeyRecord[],
     readonly origin: string,
@@ -81,7 +82,17 @@ export class ServiceKeys {
 
   receiptSigner(): ReceiptSigningKey {
     const key = this.current('receipt');
-    return { kid: key.kid, secretKey: bytes(key.privateKey) };
+    const secretKey = bytes(key.privateKey);
+    let signer = this.nodeSigners.get(key.kid);
+    if (signer === undefined) {
+      // node:crypto signs about 17x faster than @noble/curves here, with identical bytes (RFC 8032).
+      const d = Buffer.from(secretKey).toString('base64url');
+      const x = Buffer.from(bytes(key.publicKey)).toString('base64url');
+      const keyObject = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x }, format: 'jwk' });
+      signer = (message: Uint8Array): Uint8Array => new Uint8Array(nodeSign(null, message, keyObject));
+      this.nodeSigners.set(key.kid, signer);
+    }
+    return { kid: key.kid, secretKey, sign: signer };
   }
 
   /** The public half of every key (current and rotated), for /.well-known/sortition-keys.json. */
