@@ -47,6 +47,7 @@ export {
 // to their first exposure, and estimate per phase of first exposure. See README.md.
 export {
   analyze,
+  type AlwaysValid,
   type AnalysisResult,
   type AnalysisWarning,
   type AnalyzeOptions,
@@ -59,9 +60,11 @@ export {
   type MetricResult,
   type MetricSpec,
   type NaiveEstimate,
+  type PrimaryEstimate,
   type SrmPhase,
   type StratumResult,
 } from './engine/analyze.js';
+export type { CapApplied, CapSpec } from './engine/attribution.js';
 export { AnalysisError, type AnalysisErrorCode } from './engine/errors.js';
 export { detectFormat, INPUT_COLUMNS, type InputFormat, type InputKind, type InputSource, type LoadReport, type RuleExample, type RuleViolation } from './engine/load.js';
 export { runPerf, type PerfOptions, type PerfResult } from './engine/perf.js';

@@ -1,6 +1,10 @@
 // The engine against answers computed independently in the test from the raw rows (plain loops,
 // no SQL), and the two scenarios the engine exists for: crossovers after a salt rotation, and a ramp.
 import { describe, expect, it } from 'vitest';
+import { capValues, winsorize } from '../stats/capping.js';
+import { msprt } from '../stats/msprt.js';
+import { benjaminiHochberg, holm } from '../stats/multiple-testing.js';
+import { sequentialSrm } from '../stats/sequential-srm.js';
 import { analyze, type AnalysisResult } from './analyze.js';
 import { MONDAY, normal, prng, rampScenario, saltRotationScenario, type EventRow, type ExposureRow } from './test-support/synthetic.js';
 
@@ -255,5 +259,97 @@ describe('analyze: a two-phase ramp with different splits and baselines', () => 
     const nominal = await analyze({ exposures: { rows: data.exposures }, events: { rows: data.events }, experiment: 'ramp', config: { split: { control: 1, treatment: 1 } }, naiveView: false });
     expect(nominal.srm.map((s) => s.status)).toEqual(['alert', 'ok']);
     expect(nominal.warnings.map((w) => w.code)).toContain('SRM_ALERT');
+  });
+});
+
+describe('analyze: always-valid p-values, adjusted p-values, capping and sequential SRM', () => {
+  const data = smallDataSet();
+  const exposures = data.exposures;
+  // a second metric (a conversion) so the multiple-testing family has two members
+  const events: EventRow[] = [...data.events, ...data.events.filter((_, i) => i % 3 === 0).map((e) => ({ ...e, metric: 'purchase', value: 1 }))];
+  const metrics = [{ name: 'revenue', kind: 'sum' as const }, { name: 'purchase', kind: 'conversion' as const }];
+  let result: AnalysisResult;
+
+  it('runs with a cap and a split', async () => {
+    result = await analyze({ exposures: { rows: exposures }, events: { rows: events }, experiment: 'exp', metrics, config: { split: { control: 1, treatment: 1 } }, cap: { metric: 'revenue', quantile: 0.9, lowerQuantile: 0.05 } });
+    expect(result.metrics.map((m) => m.metric)).toEqual(['revenue', 'purchase']);
+  });
+
+  it('each primary estimate carries the mSPRT p-value of its own difference and variance (default mixing variance)', () => {
+    for (const m of result.metrics) {
+      const p = m.comparisons[0]?.primary;
+      expect(p?.alwaysValid).not.toBeNull();
+      const direct = msprt({ estimate: p?.difference.estimate ?? Number.NaN, variance: (p?.difference.standardError ?? Number.NaN) ** 2, sampleSize: (p?.control.n ?? 0) + (p?.treatment.n ?? 0) });
+      expect(p?.alwaysValid?.pValue).toBe(direct.pValue);
+      expect(p?.alwaysValid?.tau2).toBe(direct.tau2);
+      expect(p?.alwaysValid?.lower).toBe(direct.lower);
+      expect(p?.alwaysValid?.upper).toBe(direct.upper);
+      expect(p?.alwaysValid?.sampleSize).toBe(80);
+      // always valid costs power: never below the fixed-horizon p here
+      expect(p?.alwaysValid?.pValue).toBeGreaterThanOrEqual(p?.pValue ?? 1);
+    }
+  });
+
+  it('Holm and Benjamini–Hochberg across the metrics match the library on the primary p-values', () => {
+    const ps = result.metrics.map((m) => m.comparisons[0]?.primary?.pValue ?? Number.NaN);
+    const h = holm(ps);
+    const bh = benjaminiHochberg(ps);
+    result.metrics.forEach((m, i) => {
+      expect(m.comparisons[0]?.primary?.holmPValue).toBe(h[i]);
+      expect(m.comparisons[0]?.primary?.benjaminiHochbergPValue).toBe(bh[i]);
+    });
+  });
+
+  it('capping: thresholds are the quantiles of y over all units; the sums are over the capped values', () => {
+    const expected = truth(exposures.filter((e) => e.experiment === 'exp'), events.filter((e) => e.metric === 'revenue'));
+    const units = [...expected.values()];
+    const w = winsorize(units.map((u) => u.y), { lowerQuantile: 0.05, upperQuantile: 0.9 });
+    const cap = result.metrics[0]?.cap;
+    expect(cap?.upper).toBeCloseTo(w.upper ?? Number.NaN, 10);
+    expect(cap?.lower).toBeCloseTo(w.lower ?? Number.NaN, 10);
+    expect(cap?.cappedAbove).toBe(w.cappedAbove);
+    expect(cap?.cappedBelow).toBe(w.cappedBelow);
+    expect(w.cappedAbove).toBeGreaterThan(0);
+    expect(result.metrics[1]?.cap).toBeNull();
+    const stats = result.metrics[0]?.statistics ?? [];
+    for (const stratum of ['canary', 'full']) {
+      for (const arm of ['control', 'treatment']) {
+        const ys = units.flatMap((u, i) => (u.stratum === stratum && u.arm === arm ? [w.values[i] as number] : []));
+        const s = stats.find((x) => x.stratum === stratum && x.arm === arm);
+        expect(s?.n).toBe(ys.length);
+        expect(s?.sum).toBeCloseTo(ys.reduce((a, y) => a + y, 0), 9);
+        expect(s?.sumSquares).toBeCloseTo(ys.reduce((a, y) => a + y * y, 0), 7);
+        const xs = units.flatMap((u) => (u.stratum === stratum && u.arm === arm ? [u] : []));
+        expect(s?.sumCovariate).toBeCloseTo(xs.reduce((a, u) => a + u.x, 0), 9);
+      }
+    }
+    // the naive view caps each (unit, variant) observation at the same thresholds
+    const naive = naiveByHand(exposures.filter((e) => e.experiment === 'exp'), events.filter((e) => e.metric === 'revenue'));
+    const capped = (ys: number[]): number[] => capValues(ys, { lower: w.lower ?? Number.NaN, upper: w.upper ?? Number.NaN }).values;
+    const c = meanVar(capped(naive.control));
+    const t = meanVar(capped(naive.treatment));
+    expect(result.metrics[0]?.comparisons[0]?.naiveEventTime?.difference.estimate).toBeCloseTo(t.mean - c.mean, 10);
+  });
+
+  it('sequential SRM per phase matches sequentialSrm on the same counts and split', () => {
+    for (const s of result.srm) {
+      const direct = sequentialSrm(s.observed, [1, 1]);
+      expect(s.sequential?.pValue).toBe(direct.pValue);
+      expect(s.sequential?.logBayesFactor).toBe(direct.logBayesFactor);
+      expect(s.sequential?.status).toBe(direct.status);
+    }
+  });
+
+  it('rejects a cap on an unknown or conversion metric, or an out-of-range quantile', async () => {
+    const base = { exposures: { rows: exposures }, events: { rows: events }, experiment: 'exp', metrics };
+    await expect(analyze({ ...base, cap: { metric: 'nope', quantile: 0.9 } })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(analyze({ ...base, cap: { metric: 'purchase', quantile: 0.9 } })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(analyze({ ...base, cap: [{ metric: 'revenue', quantile: 1.5 }] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
+  it('without a split there is no sequential SRM', async () => {
+    const r = await analyze({ exposures: { rows: exposures }, events: { rows: events }, experiment: 'exp', metrics, naiveView: false });
+    expect(r.srm.every((s) => s.sequential === null)).toBe(true);
+    expect(r.metrics[0]?.comparisons[0]?.naiveEventTime).toBeNull();
   });
 });

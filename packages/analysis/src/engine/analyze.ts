@@ -7,11 +7,16 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { cupedTest } from '../stats/cuped.js';
 import { normalCritical, normalTwoSidedP } from '../stats/distributions.js';
 import { DEFAULT_CONFIDENCE, relativeLift, type Interval } from '../stats/lift.js';
+import { msprt } from '../stats/msprt.js';
+import { benjaminiHochberg, holm } from '../stats/multiple-testing.js';
 import { twoProportionZTest } from '../stats/proportion-test.js';
+import { sequentialSrm } from '../stats/sequential-srm.js';
 import { srmChiSquare, type SrmStatus } from '../stats/srm.js';
 import { type CovariateStats } from '../stats/summary.js';
 import { welchTTest } from '../stats/welch.js';
-import { attributeUnits, cellStatistics, discoverMetrics, driftRows, naiveEventTime, type CellStats, type UnitCount } from './attribution.js';
+import { attributeUnits, cellStatistics, discoverMetrics, driftRows, naiveCells, type CapApplied, type CapSpec, type CellStats, type UnitCount } from './attribution.js';
+
+export type { CapApplied, CapSpec } from './attribution.js';
 import { AnalysisError } from './errors.js';
 import { loadInput, type InputSource, type LoadReport } from './load.js';
 import { execute } from './sql.js';
@@ -43,11 +48,42 @@ export interface AnalyzeOptions {
   /** Expected split in force per phase, for SRM. Without it SRM reports "expected-split-unknown". */
   readonly config?: ExpectedSplit;
   readonly confidence?: number;
-  /** Compute the naive event-time view (an ASOF join over every event); default true. */
+  /** Compute the naive event-time view (in the same pass over the events as the primary sums); default true. */
   readonly naiveView?: boolean;
   readonly duckdb?: { readonly threads?: number; readonly memoryLimit?: string };
   /** Crossover share at or above which drift warns; default 0.01. */
   readonly crossoverWarnAt?: number;
+  /**
+   * Outlier capping of sum metrics: per unit, y is capped at the `quantile` (and, when given,
+   * raised to the `lowerQuantile`) of y over all units of the experiment, both arms together
+   * (percentile_cont, in SQL), before any sum is taken. One entry per metric.
+   */
+  readonly cap?: CapSpec | readonly CapSpec[];
+  /** N* for the mSPRT's default mixing variance (total units the test is tuned for); default 10,000. */
+  readonly plannedSampleSize?: number;
+}
+
+/** The always-valid (mSPRT) view of the primary estimate; see stats/msprt.ts. */
+export interface AlwaysValid {
+  readonly pValue: number;
+  readonly tau2: number;
+  readonly logLikelihoodRatio: number;
+  /** (1 − alpha) confidence sequence for the difference. */
+  readonly lower: number;
+  readonly upper: number;
+  readonly alpha: number;
+  /** Units in both arms (the mSPRT's sampleSize). */
+  readonly sampleSize: number;
+}
+
+/** The primary estimate with its always-valid p-value and p-values adjusted across the analysis's primary estimates. */
+export interface PrimaryEstimate extends Estimate {
+  /** mSPRT on (difference, standardError²); null when the standard error is not positive. */
+  readonly alwaysValid: AlwaysValid | null;
+  /** Holm-adjusted pValue over every primary estimate of the analysis (each metric × treatment); NaN when pValue is. */
+  readonly holmPValue: number;
+  /** Benjamini–Hochberg-adjusted pValue over the same family. */
+  readonly benjaminiHochbergPValue: number;
 }
 
 export interface ArmSummary {
@@ -92,7 +128,7 @@ export interface Comparison {
   readonly control: string;
   readonly treatment: string;
   /** The headline: per-phase-of-first-exposure estimates combined with weights ∝ stratum size. */
-  readonly primary: Estimate | null;
+  readonly primary: PrimaryEstimate | null;
   /** All units in one stratum; biased when the split or baseline changed between phases. */
   readonly pooled: (Estimate & { readonly headline: false; readonly biasedIfStrataDiffer: boolean }) | null;
   readonly crossoversExcluded: Estimate | null;
@@ -107,6 +143,8 @@ export interface MetricResult {
   readonly comparisons: readonly Comparison[];
   /** Per stratum and arm, the sufficient statistics (all units, crossovers included). */
   readonly statistics: readonly (CovariateStats & { readonly stratum: string; readonly arm: string; readonly conversions: number; readonly preConversions: number })[];
+  /** The outlier cap applied to y (thresholds and units moved), or null. */
+  readonly cap: CapApplied | null;
 }
 
 export interface SrmPhase {
@@ -117,6 +155,8 @@ export interface SrmPhase {
   readonly chiSquare: number | null;
   readonly pValue: number | null;
   readonly status: SrmStatus | 'expected-split-unknown';
+  /** Sequential (anytime-valid) SRM of the same counts and split (Lindon & Malek); null without a split. */
+  readonly sequential: { readonly logBayesFactor: number; readonly pValue: number; readonly status: Exclude<SrmStatus, 'insufficient-data'> } | null;
 }
 
 export interface Drift {
@@ -214,14 +254,16 @@ async function analyzeOn(connection: DuckDBConnection, scratch: string, options:
   const treatments = variants.filter((v) => v !== control);
 
   const metricSpecs: readonly MetricSpec[] = options.metrics ?? (await discoverMetrics(connection)).map((name) => ({ name, kind: 'sum' as const }));
-  const cells = await cellStatistics(connection, metricSpecs.map((m) => m.name));
-  const naive = options.naiveView === false ? null : await naiveEventTime(connection);
+  const capSpecs = validateCaps(options.cap, metricSpecs);
+  const wantNaive = options.naiveView !== false;
+  const { cells, naiveCrossoverCells, caps } = await cellStatistics(connection, metricSpecs.map((m) => m.name), wantNaive ? variants : null, capSpecs);
+  const naive = naiveCrossoverCells === null ? null : await naiveCells(connection, cells, naiveCrossoverCells);
 
   const metrics: MetricResult[] = metricSpecs.map((spec) => {
     const mine = cells.filter((c) => c.metric === spec.name);
     const comparisons = treatments.map((treatment): Comparison => {
       const table = (include: (c: { crossover: boolean }) => boolean, pool: boolean): Map<string, Map<string, Arm>> => armTable(unitCounts, mine, include, pool);
-      const primary = stratified(table(() => true, false), control, treatment, spec.kind, confidence, false);
+      const primary = withAlwaysValid(stratified(table(() => true, false), control, treatment, spec.kind, confidence, false), options.plannedSampleSize);
       const pooledEstimate = stratified(table(() => true, true), control, treatment, spec.kind, confidence, false);
       const naiveEstimate = naive === null ? null : naiveComparison(naive, spec, control, treatment, confidence, primary);
       if (naiveEstimate?.disagreesWithPrimary === true) {
@@ -244,8 +286,9 @@ async function analyzeOn(connection: DuckDBConnection, scratch: string, options:
     const statistics = [...statsTable].flatMap(([stratum, arms]) =>
       [...arms].map(([arm, a]) => ({ stratum, arm, n: a.n, sum: a.sum, sumSquares: a.sumSquares, sumCovariate: a.sumCovariate, sumCovariateSquares: a.sumCovariateSquares, sumProducts: a.sumProducts, conversions: a.conversions, preConversions: a.preConversions })),
     );
-    return { metric: spec.name, kind: spec.kind, comparisons, statistics };
+    return { metric: spec.name, kind: spec.kind, comparisons, statistics, cap: caps.find((c) => c.metric === spec.name) ?? null };
   });
+  adjustAcrossMetrics(metrics);
 
   if (strata.length > 1) {
     warnings.push({ code: 'POOLED_NOT_HEADLINE', message: `${strata.length} phases of first exposure (${strata.join(', ')}): the primary estimate is stratified by phase; the pooled estimate is shown for reference only and is biased when the split or the baseline changed between phases` });
@@ -414,11 +457,21 @@ function srmForPhase(phase: string, counts: readonly UnitCount[], variants: read
   const split = config?.phases?.[phase] ?? config?.split;
   const names = [...new Set([...variants, ...Object.keys(split ?? {})])].sort(compareBytes);
   const observed = names.map((v) => counts.filter((c) => c.stratum === phase && c.arm === v).reduce((a, c) => a + c.n, 0));
-  if (split === undefined) return { phase, variants: names, observed, expectedShares: null, chiSquare: null, pValue: null, status: 'expected-split-unknown' };
+  if (split === undefined) return { phase, variants: names, observed, expectedShares: null, chiSquare: null, pValue: null, status: 'expected-split-unknown', sequential: null };
   const weights = names.map((v) => split[v] ?? 0);
   const r = srmChiSquare(observed, weights);
+  const q = sequentialSrm(observed, weights);
   const sum = weights.reduce((a, b) => a + b, 0);
-  return { phase, variants: names, observed, expectedShares: weights.map((w) => w / sum), chiSquare: r.chiSquare, pValue: r.pValue, status: r.status };
+  return {
+    phase,
+    variants: names,
+    observed,
+    expectedShares: weights.map((w) => w / sum),
+    chiSquare: r.chiSquare,
+    pValue: r.pValue,
+    status: r.status,
+    sequential: { logBayesFactor: q.logBayesFactor, pValue: q.pValue, status: q.status },
+  };
 }
 
 async function driftSection(connection: DuckDBConnection, counts: readonly UnitCount[], warnAt: number): Promise<Drift> {
@@ -443,6 +496,60 @@ async function driftSection(connection: DuckDBConnection, counts: readonly UnitC
     flipConfigVersions: rows.flipConfigVersions,
     days,
   };
+}
+
+/** Adds the mSPRT always-valid p-value (default mixing variance) to a primary estimate; adjusted p-values are filled in later. */
+function withAlwaysValid(estimate: Estimate | null, plannedSampleSize: number | undefined): PrimaryEstimate | null {
+  if (estimate === null) return null;
+  const se = estimate.difference.standardError;
+  const sampleSize = estimate.control.n + estimate.treatment.n;
+  let alwaysValid: AlwaysValid | null = null;
+  if (se > 0 && Number.isFinite(se) && Number.isFinite(estimate.difference.estimate)) {
+    const r = msprt({ estimate: estimate.difference.estimate, variance: se * se, sampleSize }, plannedSampleSize === undefined ? {} : { plannedSampleSize });
+    alwaysValid = { pValue: r.pValue, tau2: r.tau2, logLikelihoodRatio: r.logLikelihoodRatio, lower: r.lower, upper: r.upper, alpha: r.alpha, sampleSize };
+  }
+  return { ...estimate, alwaysValid, holmPValue: Number.NaN, benjaminiHochbergPValue: Number.NaN };
+}
+
+/** Holm and Benjamini–Hochberg over the finite primary p-values of every metric × treatment. */
+function adjustAcrossMetrics(metrics: MetricResult[]): void {
+  const slots: { m: number; c: number; p: number }[] = [];
+  metrics.forEach((metric, m) =>
+    metric.comparisons.forEach((comparison, c) => {
+      const p = comparison.primary?.pValue;
+      if (p !== undefined && p >= 0 && p <= 1) slots.push({ m, c, p });
+    }),
+  );
+  const ps = slots.map((s) => s.p);
+  const h = holm(ps);
+  const bh = benjaminiHochberg(ps);
+  slots.forEach((s, i) => {
+    const metric = metrics[s.m] as MetricResult;
+    const comparisons = [...metric.comparisons];
+    const comparison = comparisons[s.c] as Comparison;
+    if (comparison.primary === null) return;
+    comparisons[s.c] = { ...comparison, primary: { ...comparison.primary, holmPValue: h[i] as number, benjaminiHochbergPValue: bh[i] as number } };
+    metrics[s.m] = { ...metric, comparisons };
+  });
+}
+
+function validateCaps(cap: AnalyzeOptions['cap'], specs: readonly MetricSpec[]): CapSpec[] {
+  if (cap === undefined) return [];
+  const list: readonly CapSpec[] = Array.isArray(cap) ? (cap as readonly CapSpec[]) : [cap as CapSpec];
+  const seen = new Set<string>();
+  for (const c of list) {
+    const spec = specs.find((s) => s.name === c.metric);
+    if (spec === undefined) throw new AnalysisError('INVALID_OPTION', `cap names metric "${c.metric}", which is not analysed (metrics: ${specs.map((s) => s.name).join(', ') || 'none'})`);
+    if (spec.kind !== 'sum') throw new AnalysisError('INVALID_OPTION', `cap on "${c.metric}": only sum metrics can be capped (a conversion is already 0 or 1)`);
+    if (seen.has(c.metric)) throw new AnalysisError('INVALID_OPTION', `cap on "${c.metric}" given twice`);
+    seen.add(c.metric);
+    const inUnit = (q: unknown): boolean => typeof q === 'number' && q >= 0 && q <= 1;
+    if (!inUnit(c.quantile)) throw new AnalysisError('INVALID_OPTION', `cap on "${c.metric}": quantile must be a number in [0, 1], got ${String(c.quantile)}`);
+    if (c.lowerQuantile !== undefined && (!inUnit(c.lowerQuantile) || c.lowerQuantile > c.quantile)) {
+      throw new AnalysisError('INVALID_OPTION', `cap on "${c.metric}": lowerQuantile must be a number in [0, quantile], got ${String(c.lowerQuantile)}`);
+    }
+  }
+  return [...list];
 }
 
 function compareBytes(a: string, b: string): number {

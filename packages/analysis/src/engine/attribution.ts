@@ -8,8 +8,11 @@
 //   A unit's outcome y is the sum of its event values at or after its first exposure (0 without
 //   events), or for conversion metrics 1 if any such event has value > 0, else 0. The covariate x is
 //   the same over events strictly before the first exposure (the pre-period, for CUPED).
+// - in the same pass over the events, the naive event-time sums of crossover units (each event to
+//   the variant of the unit's latest exposure at or before it), and optional per-metric capping of
+//   y at quantiles of y over all units (quantile_cont) before any sum is taken.
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { execute, num, queryRows, str, strOrNull } from './sql.js';
+import { execute, num, queryRows, quoteLiteral, str, strOrNull } from './sql.js';
 
 export const NO_PHASE = '(none)';
 
@@ -64,42 +67,24 @@ export async function discoverMetrics(connection: DuckDBConnection): Promise<str
   return rows.map((r) => str(r, 'metric'));
 }
 
-/** Per metric × stratum × arm × crossover: the sums (cells without any event are absent: all zeros). */
-export async function cellStatistics(connection: DuckDBConnection, metrics: readonly string[]): Promise<CellStats[]> {
-  if (metrics.length === 0) return [];
-  await execute(connection, 'CREATE OR REPLACE TEMP TABLE wanted_metrics (metric VARCHAR)');
-  for (const metric of metrics) await execute(connection, 'INSERT INTO wanted_metrics VALUES ($m)', { m: metric });
-  const rows = await queryRows(
-    connection,
-    `WITH per_unit AS (
-       SELECT e.metric, u.stratum, u.arm, u.crossover,
-              COALESCE(sum(e.value) FILTER (WHERE e.ts >= u.first_ts), 0) AS y,
-              COALESCE(sum(e.value) FILTER (WHERE e.ts < u.first_ts), 0) AS x,
-              COALESCE(bool_or(e.value > 0) FILTER (WHERE e.ts >= u.first_ts), false)::INTEGER AS cy,
-              COALESCE(bool_or(e.value > 0) FILTER (WHERE e.ts < u.first_ts), false)::INTEGER AS cx
-       FROM events e
-       JOIN units u ON e.unit_id = u.unit_id
-       SEMI JOIN wanted_metrics w ON e.metric = w.metric
-       GROUP BY e.unit_id, e.metric, u.stratum, u.arm, u.crossover)
-     SELECT metric, stratum, arm, crossover,
-            sum(y) AS sy, sum(y * y) AS syy, sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy,
-            sum(cy) AS cy, sum(cx) AS cx, sum(cx * cy) AS cxy
-     FROM per_unit GROUP BY ALL ORDER BY ALL`,
-  );
-  return rows.map((r) => ({
-    metric: str(r, 'metric'),
-    stratum: str(r, 'stratum'),
-    arm: str(r, 'arm'),
-    crossover: r['crossover'] === true,
-    sum: num(r, 'sy'),
-    sumSquares: num(r, 'syy'),
-    sumCovariate: num(r, 'sx'),
-    sumCovariateSquares: num(r, 'sxx'),
-    sumProducts: num(r, 'sxy'),
-    conversions: num(r, 'cy'),
-    preConversions: num(r, 'cx'),
-    bothConversions: num(r, 'cxy'),
-  }));
+/** Outlier capping of one metric's per-unit outcome y, thresholds from percentile_cont over all units. */
+export interface CapSpec {
+  readonly metric: string;
+  /** Upper quantile, e.g. 0.99: y above it becomes it. */
+  readonly quantile: number;
+  /** Optional lower quantile: y below it becomes it. */
+  readonly lowerQuantile?: number;
+}
+
+/** The thresholds a cap resolved to and how many units it moved. */
+export interface CapApplied {
+  readonly metric: string;
+  readonly quantile: number;
+  readonly lowerQuantile: number | null;
+  readonly upper: number;
+  readonly lower: number | null;
+  readonly cappedAbove: number;
+  readonly cappedBelow: number;
 }
 
 export interface NaiveCell {
@@ -110,29 +95,136 @@ export interface NaiveCell {
   readonly conversions: number;
 }
 
+export interface CellResult {
+  readonly cells: CellStats[];
+  /** Naive event-time sums over crossover units' (unit, variant) pairs only (null when not asked). */
+  readonly naiveCrossoverCells: NaiveCell[] | null;
+  readonly caps: CapApplied[];
+}
+
+/**
+ * One pass over the events: per metric × stratum × arm × crossover the first-exposure sums and,
+ * when `naiveVariants` is given, the naive event-time sums of crossover units per variant (see
+ * naiveCells). Each event is joined to its unit's first exposure (`units`) and, for crossover
+ * units only, to the list of that unit's exposures, from which the latest exposure at or before
+ * the event is looked up (the same attribution as an ASOF join, without sorting the events). Per
+ * unit and metric, conditional sums then give y, x and the per-variant naive sums at once. A unit
+ * that never crossed over has a single variant, so its naive observation is its first-exposure y,
+ * which the crossover = false cells already hold. Cells without any event are absent (all zeros).
+ */
+export async function cellStatistics(connection: DuckDBConnection, metrics: readonly string[], naiveVariants: readonly string[] | null, caps: readonly CapSpec[] = []): Promise<CellResult> {
+  const naive = naiveVariants !== null;
+  if (metrics.length === 0) return { cells: [], naiveCrossoverCells: naive ? [] : null, caps: [] };
+  await execute(connection, 'CREATE OR REPLACE TEMP TABLE wanted_metrics (metric VARCHAR)');
+  for (const metric of metrics) await execute(connection, 'INSERT INTO wanted_metrics VALUES ($m)', { m: metric });
+  const vs = naiveVariants ?? [];
+  const capped = caps.length > 0;
+  // Thresholds over every unit of the experiment (units without events have y = 0).
+  const thresholds = capped
+    ? `, full_y AS (
+         SELECT c.metric, COALESCE(p.y, 0) AS y
+         FROM (SELECT DISTINCT metric FROM (VALUES ${caps.map((c) => `(${quoteLiteral(c.metric)})`).join(', ')}) v(metric)) c
+         CROSS JOIN units u LEFT JOIN per_unit p ON p.unit_id = u.unit_id AND p.metric = c.metric),
+       thr0 AS (${caps
+         .map((c) => `SELECT ${quoteLiteral(c.metric)} AS metric, CAST(${c.quantile} AS DOUBLE) AS q_hi, CAST(${c.lowerQuantile ?? 'NULL'} AS DOUBLE) AS q_lo,
+                 quantile_cont(y, ${c.quantile}) AS hi, ${c.lowerQuantile === undefined ? 'CAST(NULL AS DOUBLE)' : `quantile_cont(y, ${c.lowerQuantile})`} AS lo
+                 FROM full_y WHERE metric = ${quoteLiteral(c.metric)}`)
+         .join(' UNION ALL ')}),
+       thr AS (
+         SELECT t.metric, t.q_hi, t.q_lo, t.hi, t.lo, count(*) FILTER (WHERE f.y > t.hi) AS above, count(*) FILTER (WHERE f.y < t.lo) AS below
+         FROM thr0 t JOIN full_y f ON f.metric = t.metric GROUP BY ALL)`
+    : '';
+  const capY = (y: string): string => (capped ? `CASE WHEN t.metric IS NULL OR ${y} IS NULL THEN ${y} ELSE LEAST(GREATEST(${y}, COALESCE(t.lo, ${y})), t.hi) END` : y);
+  const naivePerUnit = vs
+    .map((_, i) => `, sum(e.value) FILTER (WHERE e.nv = ${i + 1}) AS ny${i}, bool_or(e.value > 0) FILTER (WHERE e.nv = ${i + 1})::INTEGER AS ncy${i}`)
+    .join('');
+  const naiveCells = vs.map((_, i) => `, sum(${capY(`p.ny${i}`)}) AS nsy${i}, sum((${capY(`p.ny${i}`)}) * (${capY(`p.ny${i}`)})) AS nsyy${i}, sum(p.ncy${i}) AS ncy${i}`).join('');
+  const nullCols = vs.map((_, i) => `, NULL AS nsy${i}, NULL AS nsyy${i}, NULL AS ncy${i}`).join('');
+  const sql = `
+    WITH ${naive ? `xl AS (
+      SELECT unit_id, list(ts ORDER BY ts) AS tss, list(list_position([${vs.map((v) => quoteLiteral(v)).join(', ')}], variant) ORDER BY ts) AS vs
+      FROM (SELECT unit_id, ts, min(variant) AS variant FROM exp SEMI JOIN (SELECT unit_id FROM units WHERE crossover) c ON exp.unit_id = c.unit_id GROUP BY unit_id, ts)
+      GROUP BY unit_id),
+    uu AS (SELECT u.*, xl.tss, xl.vs FROM units u LEFT JOIN xl ON u.unit_id = xl.unit_id),` : ''}
+    ev AS (
+      SELECT e.unit_id, e.metric, e.ts, e.value, u.first_ts, u.stratum, u.arm, u.crossover
+             ${naive ? ', CASE WHEN u.crossover AND e.ts >= u.first_ts THEN u.vs[len(list_filter(u.tss, t -> t <= e.ts))] END AS nv' : ''}
+      FROM events e
+      JOIN ${naive ? 'uu' : 'units'} u ON e.unit_id = u.unit_id
+      SEMI JOIN wanted_metrics w ON e.metric = w.metric),
+    per_unit AS (
+      SELECT e.unit_id, e.metric, e.stratum, e.arm, e.crossover,
+             COALESCE(sum(e.value) FILTER (WHERE e.ts >= e.first_ts), 0) AS y,
+             COALESCE(sum(e.value) FILTER (WHERE e.ts < e.first_ts), 0) AS x,
+             COALESCE(bool_or(e.value > 0) FILTER (WHERE e.ts >= e.first_ts), false)::INTEGER AS cy,
+             COALESCE(bool_or(e.value > 0) FILTER (WHERE e.ts < e.first_ts), false)::INTEGER AS cx
+             ${naivePerUnit}
+      FROM ev e GROUP BY e.unit_id, e.metric, e.stratum, e.arm, e.crossover)${thresholds}
+    SELECT 'cell' AS kind, p.metric, p.stratum, p.arm, p.crossover,
+           sum(${capY('p.y')}) AS sy, sum((${capY('p.y')}) * (${capY('p.y')})) AS syy, sum(p.x) AS sx, sum(p.x * p.x) AS sxx, sum(p.x * (${capY('p.y')})) AS sxy,
+           sum(p.cy) AS cy, sum(p.cx) AS cx, sum(p.cx * p.cy) AS cxy ${naiveCells}
+    FROM per_unit p ${capped ? 'LEFT JOIN thr t ON t.metric = p.metric' : ''} GROUP BY ALL
+    ${capped ? `UNION ALL SELECT 'cap' AS kind, metric, NULL, NULL, NULL, hi, lo, q_hi, q_lo, above, below, 0, 0 ${nullCols} FROM thr` : ''}
+    ORDER BY ALL`;
+  const rows = await queryRows(connection, sql);
+  const cells: CellStats[] = [];
+  const crossoverCells = new Map<string, NaiveCell>();
+  const applied: CapApplied[] = [];
+  for (const r of rows) {
+    if (str(r, 'kind') === 'cap') {
+      const lo = strOrNull(r, 'syy');
+      const qLo = strOrNull(r, 'sxx');
+      applied.push({ metric: str(r, 'metric'), upper: num(r, 'sy'), lower: lo === null ? null : Number(lo), quantile: num(r, 'sx'), lowerQuantile: qLo === null ? null : Number(qLo), cappedAbove: num(r, 'sxy'), cappedBelow: num(r, 'cy') });
+      continue;
+    }
+    const cell: CellStats = {
+      metric: str(r, 'metric'),
+      stratum: str(r, 'stratum'),
+      arm: str(r, 'arm'),
+      crossover: r['crossover'] === true,
+      sum: num(r, 'sy'),
+      sumSquares: num(r, 'syy'),
+      sumCovariate: num(r, 'sx'),
+      sumCovariateSquares: num(r, 'sxx'),
+      sumProducts: num(r, 'sxy'),
+      conversions: num(r, 'cy'),
+      preConversions: num(r, 'cx'),
+      bothConversions: num(r, 'cxy'),
+    };
+    cells.push(cell);
+    if (!cell.crossover) continue;
+    vs.forEach((variant, i) => {
+      const key = `${cell.metric}\u0000${variant}`;
+      const prev = crossoverCells.get(key) ?? { metric: cell.metric, variant, sum: 0, sumSquares: 0, conversions: 0 };
+      crossoverCells.set(key, { metric: cell.metric, variant, sum: prev.sum + num(r, `nsy${i}`), sumSquares: prev.sumSquares + num(r, `nsyy${i}`), conversions: prev.conversions + num(r, `ncy${i}`) });
+    });
+  }
+  return { cells, naiveCrossoverCells: naive ? [...crossoverCells.values()] : null, caps: applied };
+}
+
 /**
  * The naive event-time grouping: each event goes to the variant of the unit's latest exposure at
- * or before it (ASOF join; exposures at the same instant resolve to the smaller variant name);
+ * or before it (exposures at the same instant resolve to the smaller variant name);
  * events before the unit's first exposure are not attributed. The observation is the
  * (unit, variant) pair: n per variant = units ever exposed to it (a crossover unit counts in
- * both), y = the sum of its events attributed to that variant.
+ * both), y = the sum of its events attributed to that variant. The sums are the crossover = false
+ * first-exposure cells plus the crossover pairs from cellStatistics; only the pair counts need a
+ * query (over the exposures).
  */
-export async function naiveEventTime(connection: DuckDBConnection): Promise<{ pairs: Map<string, number>; cells: NaiveCell[] }> {
+export async function naiveCells(connection: DuckDBConnection, cells: readonly CellStats[], crossoverCells: readonly NaiveCell[]): Promise<{ pairs: Map<string, number>; cells: NaiveCell[] }> {
   const pairRows = await queryRows(connection, 'SELECT variant, count(DISTINCT unit_id) AS n FROM exp GROUP BY variant');
-  const rows = await queryRows(
-    connection,
-    `WITH ex AS (SELECT unit_id, ts, min(variant) AS variant FROM exp GROUP BY unit_id, ts),
-     ev AS (SELECT e.unit_id, e.metric, e.ts, e.value FROM events e SEMI JOIN wanted_metrics w ON e.metric = w.metric),
-     per_pair AS (
-       SELECT ev.unit_id, ex.variant, ev.metric, sum(ev.value) AS y, bool_or(ev.value > 0)::INTEGER AS cy
-       FROM ev ASOF JOIN ex ON ev.unit_id = ex.unit_id AND ev.ts >= ex.ts
-       GROUP BY ev.unit_id, ex.variant, ev.metric)
-     SELECT metric, variant, sum(y) AS sy, sum(y * y) AS syy, sum(cy) AS cy FROM per_pair GROUP BY ALL ORDER BY ALL`,
-  );
-  return {
-    pairs: new Map(pairRows.map((r) => [str(r, 'variant'), num(r, 'n')])),
-    cells: rows.map((r) => ({ metric: str(r, 'metric'), variant: str(r, 'variant'), sum: num(r, 'sy'), sumSquares: num(r, 'syy'), conversions: num(r, 'cy') })),
+  const merged = new Map<string, { metric: string; variant: string; sum: number; sumSquares: number; conversions: number }>();
+  const add = (metric: string, variant: string, sum: number, sumSquares: number, conversions: number): void => {
+    const key = `${metric}\u0000${variant}`;
+    const m = merged.get(key) ?? { metric, variant, sum: 0, sumSquares: 0, conversions: 0 };
+    m.sum += sum;
+    m.sumSquares += sumSquares;
+    m.conversions += conversions;
+    merged.set(key, m);
   };
+  for (const c of cells) if (!c.crossover) add(c.metric, c.arm, c.sum, c.sumSquares, c.conversions);
+  for (const c of crossoverCells) add(c.metric, c.variant, c.sum, c.sumSquares, c.conversions);
+  return { pairs: new Map(pairRows.map((r) => [str(r, 'variant'), num(r, 'n')])), cells: [...merged.values()] };
 }
 
 export interface DriftRows {
