@@ -141,7 +141,7 @@ function compileExperiment(doc: ExperimentDocument, layers: ReadonlyMap<string, 
   };
 }
 
-/** Validates and compiles a parsed config document. Issues are returned, never thrown. */
+/** Validates and compiles a parsed config; issues are returned, never thrown. */
 export function compileConfig(raw: unknown): CompileResult {
   const validation = validateConfig(raw);
   if (!validation.ok) return validation;
