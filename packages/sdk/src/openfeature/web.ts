@@ -3,47 +3,23 @@
  * See ./mapping.ts for how flags, values, context, reasons and error codes map.
  */
 import {
-  type ErrorCode,
   OpenFeatureEventEmitter,
   ProviderEvents,
   type EvaluationContext,
-  type EvaluationDetails,
-  type FlagValue,
   type Hook,
-  type HookContext,
   type JsonValue,
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/web-sdk';
 import type { SortitionClient } from '../client.js';
-import { exposureFromMetadata, resolve, type MappedDetails } from './mapping.js';
+import { resolve } from './mapping.js';
+import { exposureAfter, toResolution, type SortitionProviderOptions } from './shared.js';
 
-export interface SortitionProviderOptions {
-  /** initialize() fails (provider ERROR) when no config is loaded within this time (default: waits). */
-  readonly readyTimeoutMs?: number;
-  /** Send exposures from the provider's hook after each successful evaluation (default true). */
-  readonly exposures?: boolean;
-}
-
-function toResolution<T>(d: MappedDetails<T>): ResolutionDetails<T> {
-  return {
-    value: d.value,
-    reason: d.reason,
-    flagMetadata: d.flagMetadata,
-    ...(d.variant === undefined ? {} : { variant: d.variant }),
-    ...(d.errorCode === undefined ? {} : { errorCode: d.errorCode as ErrorCode }),
-    ...(d.errorMessage === undefined ? {} : { errorMessage: d.errorMessage }),
-  };
-}
+export type { SortitionProviderOptions };
 
 /** Hook that reports the exposure of each evaluation that served a variant. */
 export function sortitionExposureHook(client: SortitionClient): Hook {
-  return {
-    after(_context: HookContext, details: EvaluationDetails<FlagValue>) {
-      const exposure = exposureFromMetadata(details.flagMetadata);
-      if (exposure !== null && details.errorCode === undefined) client.expose(exposure);
-    },
-  };
+  return { after: exposureAfter(client) };
 }
 
 export class SortitionWebProvider implements Provider {
