@@ -14,6 +14,7 @@ export type {
   TargetingOutcome,
 } from './assign.js';
 export { compileConfig, compileConfigOrThrow } from './config/compile.js';
+export { compileTrustedConfig } from './config/trusted.js';
 export type { CompileResult, CompiledConfig, CompiledExperiment, CompiledLayer, CompiledPhase } from './config/compile.js';
 export { validateConfig, parseTimestamp } from './config/validate.js';
 export type { ValidationResult } from './config/validate.js';

@@ -2,7 +2,7 @@
  * SortitionClient: loads the config payload (bootstrap, then the service with ETag, server-sent
  * events and retry with backoff) and evaluates locally and synchronously with the core.
  */
-import { assign, canonicalUnitId, compileConfig, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type Reason } from '@sortition/core';
+import { assign, canonicalUnitId, compileTrustedConfig, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type Reason } from '@sortition/core/engine';
 import { SortitionSdkError, type SdkErrorCode } from './errors.js';
 import { ExposureBatcher, serviceExposureSender, type ExposureSink } from './exposures.js';
 import type { StickyAdapter } from './sticky/types.js';
@@ -211,7 +211,7 @@ export class SortitionClient {
   /** Compiles and installs a payload; returns an error when it is not a valid config. */
   private apply(raw: unknown, etag: string | null): SortitionSdkError | null {
     const p = normalisePayload(raw);
-    const result = compileConfig(p.config);
+    const result = compileTrustedConfig(p.config);
     if (!result.ok) {
       const first = result.issues[0];
       return new SortitionSdkError('PAYLOAD_INVALID', `the payload is not a valid config${first === undefined ? '' : `: ${first.path} ${first.message}`}`);
