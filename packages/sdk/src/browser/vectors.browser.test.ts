@@ -12,7 +12,7 @@ import { loadVectors, vectorsDir, type Vector } from '../../../../spec/index.js'
 import { bundleForBrowser, launchChromium, serveLocally, type LocalServer } from './test-support/harness.js';
 import type { InPageResult } from './test-support/in-page-vitest.js';
 import type { PageApi } from './test-support/page-entry.js';
-import { runVectors, type VectorOutcome } from './test-support/vector-runner.js';
+import { runVectors, type VectorOutcome } from '../../../../spec/runner.js';
 
 const entry = fileURLToPath(new URL('./test-support/page-entry.ts', import.meta.url));
 const all = loadVectors();

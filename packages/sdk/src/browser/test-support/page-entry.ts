@@ -7,7 +7,7 @@ import { CookieStickyAdapter, documentCookie } from '../../sticky/cookie.js';
 import { LocalStorageStickyAdapter, type StorageLike } from '../../sticky/local-storage.js';
 import { stickyConformance } from '../../test-support/sticky-conformance.js';
 import { runCollected, type InPageResult } from './in-page-vitest.js';
-import { runVectors, type VectorOutcome } from './vector-runner.js';
+import { runVectors, type VectorOutcome } from '../../../../../spec/runner.js';
 
 interface PageGlobals {
   readonly localStorage: StorageLike & { clear(): void };

@@ -1,10 +1,10 @@
 /**
  * Runs the spec vectors through @sortition/core and returns what the core computed, in the shape the
- * vectors state their expectations (the same projections as packages/core/src/vectors.test.ts). Pure:
+ * vectors state their expectations (every package that runs the vectors uses these projections). Pure:
  * the same module runs in Node and, bundled, in the browser page, so the two results can be compared.
  */
 import { assign, compileConfigOrThrow, createSlotFunction, fromHex, plan, toHex, unitIdBytes } from '@sortition/core';
-import type { AssignVector, ChangeVector, SlotVector, Vector } from '../../../../../spec/index.js';
+import type { AssignVector, ChangeVector, SlotVector, Vector } from './index.js';
 
 export interface SlotOutcome {
   /** The slot, or the error code. */
