@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SortitionClient, EventStreamParser } from './client.js';
 import type { ExposureSink } from './exposures.js';
+import { metricEventRow, type MetricEvent } from './metrics.js';
 import { MemoryStickyAdapter } from './sticky/memory.js';
 import { NOW, testConfig } from './test-support/configs.js';
 import { ManualScheduler, header, scriptedFetch, settle } from './test-support/fakes.js';
@@ -227,5 +228,136 @@ describe('EventStreamParser', () => {
       ['config', 'a\nb'],
       ['message', 'plain'],
     ]);
+  });
+});
+
+describe('SortitionClient status (how current the config is)', () => {
+  function streamingService() {
+    let version = 1;
+    let payloadDown = false;
+    const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+    const enc = new TextEncoder();
+    const f = scriptedFetch((url) => {
+      if (url.endsWith('/v1/sdk/payload')) {
+        if (payloadDown) return new Response('down', { status: 503 });
+        return json({ version, config: testConfig(version) }, { headers: { etag: `"v${version}"` } });
+      }
+      const body = new ReadableStream<Uint8Array>({ start: (controller) => void streams.push(controller) });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    return {
+      f,
+      streams,
+      announce: (i: number) => streams[i]!.enqueue(enc.encode(`event: config\ndata: {"version":${version},"etag":"\\"v${version}\\""}\n\n`)),
+      publish: () => void version++,
+      setPayloadDown: (down: boolean) => void (payloadDown = down),
+    };
+  }
+
+  it('is error while the stream is down, stale after staleAfterMs, and ready once a stream names the config in use', async () => {
+    const scheduler = new ManualScheduler();
+    const svc = streamingService();
+    const c = new SortitionClient({ baseUrl: 'http://svc', fetch: svc.f, sticky: new MemoryStickyAdapter(), scheduler, random: () => 0, backoff: { baseMs: 1000, maxMs: 1000 }, staleAfterMs: 5000, exposureSink: null });
+    const seen: string[] = [];
+    c.on('status', ({ status, previous, error }) => seen.push(`${previous}->${status}${error === undefined ? '' : ` (${error.code})`}`));
+    expect(c.status).toBe('loading');
+    await c.ready();
+    await settle();
+    expect(c.status).toBe('ready');
+    svc.announce(0);
+    svc.streams[0]!.error(new TypeError('terminated'));
+    await settle();
+    expect(c.status).toBe('error');
+    // Reconnection attempts keep failing (the stream closes at once) for longer than staleAfterMs.
+    for (let i = 1; i <= 5; i++) {
+      await scheduler.advance(1000);
+      svc.streams[i]?.close();
+      await settle();
+      expect(c.status).toBe(i < 5 ? 'error' : 'stale');
+    }
+    // Evaluation goes on with the loaded config.
+    expect(c.get('layout', { anonymousId: 'a1' }, { columns: 0 }).errorCode).toBeUndefined();
+    await scheduler.advance(1000);
+    expect(svc.streams).toHaveLength(7);
+    expect(c.status).toBe('stale');
+    svc.announce(6);
+    await settle();
+    expect(c.status).toBe('ready');
+    expect(seen).toEqual(['loading->ready', 'ready->error (STREAM_FAILED)', 'error->stale (STREAM_FAILED)', 'stale->ready']);
+    await c.close();
+  });
+
+  it('is stale when the stream announces a config the payload endpoint cannot deliver; recovers with status before config', async () => {
+    const scheduler = new ManualScheduler();
+    const svc = streamingService();
+    const c = new SortitionClient({ baseUrl: 'http://svc', fetch: svc.f, sticky: new MemoryStickyAdapter(), scheduler, random: () => 0, backoff: { baseMs: 100, maxMs: 100 }, exposureSink: null });
+    const events: string[] = [];
+    c.on('status', ({ status }) => events.push(`status:${status}`));
+    c.on('config', ({ version }) => events.push(`config:${version}`));
+    await c.ready();
+    await settle();
+    svc.announce(0);
+    await settle();
+    expect(svc.f.calls.filter((x) => x.url.endsWith('/payload'))).toHaveLength(1);
+    svc.setPayloadDown(true);
+    svc.publish();
+    svc.announce(0);
+    await settle();
+    expect(c.status).toBe('stale');
+    expect(c.version).toBe(1);
+    await scheduler.advance(100);
+    expect(c.status).toBe('stale');
+    svc.setPayloadDown(false);
+    await scheduler.advance(100);
+    expect(c.status).toBe('ready');
+    expect(c.version).toBe(2);
+    expect(events).toEqual(['status:ready', 'status:stale', 'status:ready', 'config:2']);
+    await c.close();
+  });
+
+  it('a failed payload request without an announcement is an error, not staleness', async () => {
+    const scheduler = new ManualScheduler();
+    const f = scriptedFetch((_url, _init, n) => (n === 2 ? new Response('down', { status: 503 }) : json({ version: 1, config: testConfig() }, { headers: { etag: '"v1"' } })));
+    const c = new SortitionClient({ baseUrl: 'http://svc', fetch: f, stream: false, sticky: new MemoryStickyAdapter(), scheduler, random: () => 0, backoff: { baseMs: 100 }, exposureSink: null });
+    await c.ready();
+    await settle();
+    await c.reload();
+    expect(c.status).toBe('error');
+    await scheduler.advance(100);
+    expect(c.status).toBe('ready');
+    await c.close();
+  });
+});
+
+describe('SortitionClient.track (metric events)', () => {
+  it('hands one event per unit to the metric sink, with canonical ids, the clock and value 1 by default', () => {
+    const events: MetricEvent[] = [];
+    const c = new SortitionClient({ payload: { version: 1, config: testConfig() }, sticky: new MemoryStickyAdapter(), clock: () => NOW, exposureSink: null, metricSink: { track: (e) => void events.push(e) } });
+    expect(c.track('purchase', { userId: 'u1', anonymousId: 'Zoe\u0308' })).toBe(2);
+    expect(c.track('revenue', { userId: 'u1' }, 12.5, NOW + 1)).toBe(1);
+    expect(events).toEqual([
+      { unitType: 'userId', unit: 'u1', metric: 'purchase', value: 1, at: NOW },
+      { unitType: 'anonymousId', unit: 'Zo\u00eb', metric: 'purchase', value: 1, at: NOW },
+      { unitType: 'userId', unit: 'u1', metric: 'revenue', value: 12.5, at: NOW + 1 },
+    ]);
+    expect(metricEventRow(events[2]!)).toEqual({ unit_id: 'u1', timestamp: NOW + 1, metric: 'revenue', value: 12.5, unit_type: 'userId' });
+  });
+
+  it('reports bad input and a missing sink instead of throwing', () => {
+    const errors: string[] = [];
+    const events: MetricEvent[] = [];
+    const c = new SortitionClient({ payload: { version: 1, config: testConfig() }, sticky: new MemoryStickyAdapter(), clock: () => NOW, exposureSink: null, metricSink: { track: (e) => void events.push(e) }, onError: (e) => errors.push(e.code) });
+    expect(c.track('', { userId: 'u1' })).toBe(0);
+    expect(c.track('m', { userId: 'u1' }, Number.NaN)).toBe(0);
+    expect(c.track('m', {})).toBe(0);
+    expect(c.track('m', { userId: '', anonymousId: 'a1' })).toBe(1);
+    expect(errors).toEqual(['METRIC_INVALID', 'METRIC_INVALID', 'METRIC_INVALID', 'METRIC_INVALID']);
+    expect(events.map((e) => e.unit)).toEqual(['a1']);
+
+    const dropped: string[] = [];
+    const without = new SortitionClient({ payload: { version: 1, config: testConfig() }, sticky: new MemoryStickyAdapter(), exposureSink: null, onError: (e) => dropped.push(e.code) });
+    expect(without.track('m', { userId: 'u1' })).toBe(0);
+    expect(without.track('m', { userId: 'u2' })).toBe(0);
+    expect(dropped).toEqual(['METRIC_DROPPED']);
   });
 });

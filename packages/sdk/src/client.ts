@@ -5,6 +5,7 @@
 import { assign, canonicalUnitId, compileTrustedConfig, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type Reason } from '@sortition/core/engine';
 import { SortitionSdkError, type SdkErrorCode } from './errors.js';
 import { ExposureBatcher, serviceExposureSender, type ExposureSink } from './exposures.js';
+import type { MetricSink } from './metrics.js';
 import type { StickyAdapter } from './sticky/types.js';
 import { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
 
@@ -40,8 +41,30 @@ export interface GetOptions<T> {
   readonly validate?: (value: unknown) => value is T;
 }
 
-export type ClientEvent = 'ready' | 'config' | 'error';
-export type ClientListener = (info: { readonly version: number | null; readonly error?: SortitionSdkError }) => void;
+/**
+ * "ready": the first config was loaded. "config": a different config was loaded later. "error": any
+ * failure (also passed to onError). "status": the status changed (see ClientStatus).
+ */
+export type ClientEvent = 'ready' | 'config' | 'error' | 'status';
+
+/**
+ * How current the loaded config is. "loading": none yet. "ready": loaded, and the service (payload and
+ * stream) is reachable. "error": a config is loaded and in use, but the last payload request failed or
+ * the stream is down. "stale": the config is known to be out of date: the stream announced a version
+ * the client could not load, or the stream has been down for longer than staleAfterMs, so changes may
+ * have been missed. Evaluation continues with the loaded config in every status but "loading".
+ */
+export type ClientStatus = 'loading' | 'ready' | 'error' | 'stale';
+
+export interface ClientEventInfo {
+  readonly version: number | null;
+  readonly error?: SortitionSdkError;
+  /** "status" events: the new status and the one before. */
+  readonly status?: ClientStatus;
+  readonly previous?: ClientStatus;
+}
+
+export type ClientListener = (info: ClientEventInfo) => void;
 
 export interface SortitionClientOptions {
   /** Bootstrap payload: the client is ready at once and evaluates offline until (or without) the service. */
@@ -64,6 +87,13 @@ export interface SortitionClientOptions {
   readonly exposureSink?: ExposureSink | null;
   /** Subscribe to GET /v1/sdk/stream for pushed config changes (default true with baseUrl). */
   readonly stream?: boolean;
+  /** How long the stream may stay down before the config counts as "stale" (default 60 000 ms). */
+  readonly staleAfterMs?: number;
+  /**
+   * Where track() sends metric events: a MetricBatcher (with httpMetricSender to a collector) or any
+   * `{ track(event) }`. Default none: track() drops the events and reports METRIC_DROPPED once.
+   */
+  readonly metricSink?: MetricSink | null;
   /** Flush exposures when this document becomes hidden (only for the default batcher). */
   readonly document?: ConstructorParameters<typeof ExposureBatcher>[0]['document'];
   readonly onError?: (error: SortitionSdkError) => void;
@@ -114,6 +144,15 @@ export class SortitionClient {
   private streamTimer: TimerHandle | null = null;
   private streamAttempts = 0;
   private closed = false;
+  // Health, for `status`: the last payload and stream failures (null once they work again), whether
+  // the stream has been down for staleAfterMs, and the config the stream announced that is not loaded yet.
+  private payloadError: SortitionSdkError | null = null;
+  private streamError: SortitionSdkError | null = null;
+  private streamStale = false;
+  private staleTimer: TimerHandle | null = null;
+  private announced: { readonly etag: string | null; readonly version: number | null } | null = null;
+  private currentStatus: ClientStatus = 'loading';
+  private metricsDropped = false;
 
   constructor(private readonly options: SortitionClientOptions) {
     this.scheduler = options.scheduler ?? defaultScheduler;
@@ -134,8 +173,9 @@ export class SortitionClient {
     } else this.sink = null;
 
     if (options.payload !== undefined) {
-      const error = this.apply(options.payload, options.payload.etag ?? null);
-      if (error !== null) this.report(error);
+      const outcome = this.apply(options.payload, options.payload.etag ?? null);
+      if (outcome instanceof SortitionSdkError) this.report(outcome);
+      this.updateStatus();
     }
     if (this.baseUrl !== null && this.fetchFn !== null) {
       void this.reload();
@@ -150,6 +190,11 @@ export class SortitionClient {
 
   get isReady(): boolean {
     return this.loaded !== null;
+  }
+
+  /** See ClientStatus; changes are announced by the "status" event. */
+  get status(): ClientStatus {
+    return this.currentStatus;
   }
 
   /** The exposure sink in use (the default batcher, a custom one, or null). */
@@ -208,8 +253,20 @@ export class SortitionClient {
     this.emit('error', { version: this.version, error });
   }
 
-  /** Compiles and installs a payload; returns an error when it is not a valid config. */
-  private apply(raw: unknown, etag: string | null): SortitionSdkError | null {
+  private updateStatus(): void {
+    const failure = this.payloadError ?? this.streamError;
+    const next: ClientStatus = this.loaded === null ? 'loading' : this.streamStale || (this.announced !== null && this.payloadError !== null) ? 'stale' : failure !== null ? 'error' : 'ready';
+    const previous = this.currentStatus;
+    if (next === previous || this.closed) return;
+    this.currentStatus = next;
+    this.emit('status', { version: this.version, status: next, previous, ...(failure === null || next === 'ready' ? {} : { error: failure }) });
+  }
+
+  /**
+   * Compiles and installs a payload. Returns an error when it is not a valid config, "changed" when it
+   * replaced a different config (the caller emits "config"), else null.
+   */
+  private apply(raw: unknown, etag: string | null): SortitionSdkError | 'changed' | null {
     const p = normalisePayload(raw);
     const result = compileTrustedConfig(p.config);
     if (!result.ok) {
@@ -224,10 +281,9 @@ export class SortitionClient {
       this.readyWaiters = [];
       for (const w of waiters) w.resolve();
       this.emit('ready', { version: this.loaded.version });
-    } else if (previous.version !== this.loaded.version || previous.hash !== hash) {
-      this.emit('config', { version: this.loaded.version });
+      return null;
     }
-    return null;
+    return previous.version !== this.loaded.version || previous.hash !== hash ? 'changed' : null;
   }
 
   private authHeaders(): Record<string, string> {
@@ -261,6 +317,7 @@ export class SortitionClient {
   private async loadOnce(): Promise<void> {
     const fetchFn = this.fetchFn!;
     let error: SortitionSdkError | null = null;
+    let changed = false;
     try {
       const etag = this.loaded?.etag ?? null;
       const response = await fetchFn(`${this.baseUrl!}/v1/sdk/payload`, {
@@ -270,7 +327,9 @@ export class SortitionClient {
         await response.body?.cancel();
       } else if (response.ok) {
         const body: unknown = await response.json();
-        error = this.apply(body, response.headers.get('etag'));
+        const outcome = this.apply(body, response.headers.get('etag'));
+        if (outcome instanceof SortitionSdkError) error = outcome;
+        else changed = outcome === 'changed';
       } else {
         const text = await response.text().catch(() => '');
         error = new SortitionSdkError('PAYLOAD_LOAD_FAILED', `GET /v1/sdk/payload answered ${response.status}: ${text.slice(0, 200)}`);
@@ -279,11 +338,20 @@ export class SortitionClient {
       error = new SortitionSdkError('PAYLOAD_LOAD_FAILED', `GET /v1/sdk/payload failed: ${String(cause)}`, { cause });
     }
     if (this.closed) return;
+    this.payloadError = error;
     if (error === null) {
       this.loadAttempts = 0;
+      // Loaded what was announced (or something newer)?
+      const a = this.announced;
+      const l = this.loaded;
+      if (a !== null && l !== null && ((a.version !== null && l.version >= a.version) || (a.etag !== null && a.etag === l.etag) || (a.version === null && a.etag === null))) this.announced = null;
+      // Recovery first, then the change it brought (OpenFeature: READY, then CONFIGURATION_CHANGED).
+      this.updateStatus();
+      if (changed) this.emit('config', { version: this.version });
       return;
     }
     this.report(error);
+    this.updateStatus();
     const delay = backoffDelay(this.loadAttempts++, this.random, this.options.backoff);
     this.loadTimer = this.scheduler.setTimeout(() => {
       this.loadTimer = null;
@@ -303,7 +371,18 @@ export class SortitionClient {
 
   private streamEnded(abort: AbortController, cause: unknown): void {
     if (this.closed || abort.signal.aborted) return;
-    this.report(new SortitionSdkError('STREAM_FAILED', `the config stream ${cause === null ? 'ended' : `failed: ${String(cause)}`}; reconnecting`, { cause }));
+    const error = new SortitionSdkError('STREAM_FAILED', `the config stream ${cause === null ? 'ended' : `failed: ${String(cause)}`}; reconnecting`, { cause });
+    this.streamError = error;
+    // Down for staleAfterMs without a config event since: announcements may have been missed.
+    if (this.staleTimer === null && !this.streamStale) {
+      this.staleTimer = this.scheduler.setTimeout(() => {
+        this.staleTimer = null;
+        this.streamStale = true;
+        this.updateStatus();
+      }, this.options.staleAfterMs ?? 60_000);
+    }
+    this.report(error);
+    this.updateStatus();
     const delay = backoffDelay(this.streamAttempts++, this.random, this.options.backoff);
     this.streamTimer = this.scheduler.setTimeout(() => {
       this.streamTimer = null;
@@ -330,6 +409,11 @@ export class SortitionClient {
   private onStreamEvent(event: string, data: string): void {
     if (event !== 'config') return;
     this.streamAttempts = 0;
+    // The stream works again and names the config in force: nothing missed is unknown any more.
+    this.streamError = null;
+    this.streamStale = false;
+    if (this.staleTimer !== null) this.scheduler.clearTimeout(this.staleTimer);
+    this.staleTimer = null;
     let etag: string | null = null;
     let version: number | null = null;
     try {
@@ -340,8 +424,11 @@ export class SortitionClient {
       // Unknown data: reload to be safe.
     }
     const current = this.loaded;
-    if (current !== null && ((etag !== null && etag === current.etag) || (etag === null && version !== null && version === current.version && current.etag !== null))) return;
-    void this.reload();
+    const upToDate = current !== null && ((etag !== null && etag === current.etag) || (etag === null && version !== null && version === current.version && current.etag !== null));
+    this.announced = upToDate ? null : { etag, version };
+    this.updateStatus();
+    // Load what was announced; and after failures, retry now rather than at the next backoff.
+    if (!upToDate || this.payloadError !== null) void this.reload();
   }
 
   /**
@@ -416,6 +503,42 @@ export class SortitionClient {
     }
   }
 
+  /**
+   * Records a metric event for each of the given units (unit type to id: `{ userId }`, or
+   * `{ userId, anonymousId }` so experiments on either unit type can use it) and hands it to the
+   * metricSink. `value` defaults to 1 (an occurrence); `at` to the clock. Returns how many events
+   * were handed over. Never throws: bad input and a missing sink are reported through onError.
+   */
+  track(metric: string, units: Readonly<Record<string, string>>, value = 1, at = this.clock()): number {
+    const sink = this.options.metricSink ?? null;
+    if (sink === null) {
+      if (!this.metricsDropped) this.report(new SortitionSdkError('METRIC_DROPPED', 'track() needs the metricSink option; metric events are dropped'));
+      this.metricsDropped = true;
+      return 0;
+    }
+    if (typeof metric !== 'string' || metric === '' || typeof value !== 'number' || !Number.isFinite(value) || !Number.isFinite(at)) {
+      this.report(new SortitionSdkError('METRIC_INVALID', `track("${String(metric)}"): a non-empty metric name and finite value and time are required`));
+      return 0;
+    }
+    const entries = Object.entries(units);
+    if (entries.length === 0) this.report(new SortitionSdkError('METRIC_INVALID', `track("${metric}"): no unit id given`));
+    let handed = 0;
+    for (const [unitType, id] of entries) {
+      const unit = canonicalUnitId(id);
+      if (typeof unit !== 'string') {
+        this.report(new SortitionSdkError('METRIC_INVALID', `track("${metric}"): ${unitType} ${unit.message}`));
+        continue;
+      }
+      try {
+        sink.track({ unitType, unit, metric, value, at });
+        handed++;
+      } catch (cause) {
+        this.report(new SortitionSdkError('METRIC_SEND_FAILED', `the metric sink threw: ${String(cause)}`, { cause }));
+      }
+    }
+    return handed;
+  }
+
   /** Loads units' records into a remote sticky adapter before evaluating them (no-op for local adapters). */
   async prefetch(units: Readonly<Record<string, string>>, experiments?: readonly string[]): Promise<void> {
     const p = this.options.sticky.prefetch;
@@ -427,16 +550,15 @@ export class SortitionClient {
     }
   }
 
-  /** Stops loading and streaming, flushes and closes the exposure sink. */
+  /** Stops loading and streaming, flushes and closes the exposure and metric sinks. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.streamAbort?.abort();
-    if (this.loadTimer !== null) this.scheduler.clearTimeout(this.loadTimer);
-    if (this.streamTimer !== null) this.scheduler.clearTimeout(this.streamTimer);
+    for (const timer of [this.loadTimer, this.streamTimer, this.staleTimer]) if (timer !== null) this.scheduler.clearTimeout(timer);
     for (const w of this.readyWaiters) w.reject(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
     this.readyWaiters = [];
-    await this.sink?.close?.();
+    await Promise.all([this.sink?.close?.(), this.options.metricSink?.close?.()]);
   }
 }
 

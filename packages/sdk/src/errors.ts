@@ -13,7 +13,22 @@ export type SdkErrorCode =
 /** Errors reported through `onError` and the client's "error" event (never thrown from evaluation). */
 export class SortitionSdkError extends Error {
   constructor(
-    readonly code: 'PAYLOAD_LOAD_FAILED' | 'PAYLOAD_INVALID' | 'STREAM_FAILED' | 'STICKY_WRITE_FAILED' | 'STICKY_PREFETCH_FAILED' | 'EXPOSURE_SEND_FAILED' | 'EXPOSURE_REJECTED' | 'NOT_READY' | 'CLOSED',
+    readonly code:
+      | 'PAYLOAD_LOAD_FAILED'
+      | 'PAYLOAD_INVALID'
+      | 'STREAM_FAILED'
+      | 'STICKY_WRITE_FAILED'
+      | 'STICKY_PREFETCH_FAILED'
+      | 'EXPOSURE_SEND_FAILED'
+      | 'EXPOSURE_REJECTED'
+      | 'METRIC_SEND_FAILED'
+      | 'METRIC_REJECTED'
+      /** track() was given an empty metric name, a value that is not a finite number, or a bad unit id. */
+      | 'METRIC_INVALID'
+      /** track() was called on a client without a metricSink: the events were dropped (reported once). */
+      | 'METRIC_DROPPED'
+      | 'NOT_READY'
+      | 'CLOSED',
     message: string,
     options?: { cause?: unknown },
   ) {

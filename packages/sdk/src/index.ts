@@ -3,10 +3,12 @@
  * the subpath exports "@sortition/sdk/openfeature-server" and "@sortition/sdk/openfeature-web".
  */
 export { SortitionClient, EventStreamParser } from './client.js';
-export type { ClientEvent, ClientListener, Evaluation, GetOptions, SdkPayload, SortitionClientOptions, UnitInput } from './client.js';
+export type { ClientEvent, ClientEventInfo, ClientListener, ClientStatus, Evaluation, GetOptions, SdkPayload, SortitionClientOptions, UnitInput } from './client.js';
 export { SortitionSdkError, type SdkErrorCode } from './errors.js';
+export { EventBatcher, RejectedBatchError, jsonSender, type BatchKind, type BatchSender, type BatcherOptions } from './batch.js';
 export { ExposureBatcher, ExposureRejectedError, serviceExposureSender } from './exposures.js';
 export type { ExposureBatcherOptions, ExposureSender, ExposureSink, VisibilitySource, WireExposure } from './exposures.js';
+export { MetricBatcher, httpMetricSender, metricEventRow, type MetricEvent, type MetricSender, type MetricSink } from './metrics.js';
 export { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
 export { isStickyRecord, type StickyAdapter } from './sticky/types.js';
 export { MemoryStickyAdapter } from './sticky/memory.js';

@@ -18,7 +18,7 @@ let browser: Browser | undefined;
 let server: LocalServer | undefined;
 
 beforeAll(async () => {
-  const app = await bundleForBrowser(`${exampleDir}main.js`);
+  const { script: app } = await bundleForBrowser(`${exampleDir}main.js`);
   const html = readFileSync(`${exampleDir}index.html`, 'utf8');
   server = await serveLocally((path) => {
     if (path === '/' || path === '/index.html') return { type: 'text/html; charset=utf-8', body: html };

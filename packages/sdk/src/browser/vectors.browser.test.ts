@@ -24,11 +24,13 @@ let server: LocalServer | undefined;
 let page: Page;
 let inBrowser: { files: string[]; outcomes: VectorOutcome[] };
 let conformance: InPageResult[];
+let bundled: readonly string[];
 
 type PageWindow = typeof globalThis & { sortitionTest: PageApi };
 
 beforeAll(async () => {
-  const script = await bundleForBrowser(entry);
+  const { script, inputs } = await bundleForBrowser(entry);
+  bundled = inputs;
   server = await serveLocally((path) => {
     if (path === '/') return { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>vectors</title><script type="module" src="/entry.js"></script>' };
     if (path === '/entry.js') return { type: 'text/javascript', body: script };
@@ -59,6 +61,12 @@ describe('spec vectors in headless Chromium', () => {
     expect(await page.evaluate(() => (globalThis as PageWindow).sortitionTest.userAgent)).toMatch(/HeadlessChrome|Chromium|Chrome/);
     expect(inBrowser.files).toEqual(files);
     expect(new Set(inBrowser.outcomes.map((o) => o.kind))).toEqual(new Set(['slot', 'assign', 'change']));
+  });
+
+  it('runs the compact SHA-256 compression, which the browser condition selects (Node runs the unrolled one)', () => {
+    const compression = bundled.filter((p) => /sha256-compress(-compact)?\.ts$/.test(p));
+    expect(compression).toHaveLength(1);
+    expect(compression[0]).toMatch(/(^|\/)packages\/core\/src\/crypto\/sha256-compress-compact\.ts$/);
   });
 
   it('gives exactly what Node gives', () => {
@@ -113,7 +121,7 @@ describe('spec vectors in headless Chromium', () => {
 
 describe('sticky adapter conformance in headless Chromium', () => {
   it.each(['localStorage (browser)', 'cookie via document.cookie (browser)'])('%s passes the whole suite', (adapter) => {
-    const mine = conformance.filter((r) => r.name.startsWith(`StickyAdapter conformance: ${adapter} > `));
+    const mine = conformance.filter((r) => r.name.startsWith(`StickyAdapter conformance: ${adapter} (exact records, persistent, reset deletes) > `));
     expect(mine.length).toBe(7);
     expect(mine.filter((r) => !r.ok)).toEqual([]);
   });

@@ -79,6 +79,28 @@ export function unitsAndAttributes(client: SortitionClient, experiment: string, 
   return { units, attributes };
 }
 
+/**
+ * Every unit id a context stands for: each id in `units`, and `targetingKey` for each unit type of the
+ * loaded experiments that `units` does not name, i.e. the id each experiment would evaluate this
+ * context with (the rule above). Tracking records metric events for these units, so a metric joins
+ * the exposures of experiments on any unit type; the web provider prefetches them on context change.
+ */
+export function contextUnits(client: SortitionClient, context: ContextLike): Record<string, string> {
+  const units: Record<string, string> = {};
+  const given = context.units;
+  if (typeof given === 'object' && given !== null && !Array.isArray(given) && !(given instanceof Date)) {
+    for (const [t, id] of Object.entries(given as Record<string, unknown>)) if (typeof id === 'string') units[t] = id;
+  }
+  const key = context.targetingKey;
+  if (typeof key === 'string' && key !== '') {
+    for (const experiment of client.experiments()) {
+      const t = client.unitTypeOf(experiment);
+      if (t !== null && units[t] === undefined) units[t] = key;
+    }
+  }
+  return units;
+}
+
 export interface MappedDetails<T> {
   value: T;
   variant?: string;

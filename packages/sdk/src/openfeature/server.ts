@@ -10,10 +10,11 @@ import {
   type JsonValue,
   type Provider,
   type ResolutionDetails,
+  type TrackingEventDetails,
 } from '@openfeature/server-sdk';
 import type { SortitionClient } from '../client.js';
 import { resolve } from './mapping.js';
-import { exposureAfter, toResolution, type SortitionProviderOptions } from './shared.js';
+import { exposureAfter, forwardClientEvents, toResolution, trackMetric, type ProviderEventKind, type SortitionProviderOptions } from './shared.js';
 
 export type { SortitionProviderOptions };
 
@@ -22,6 +23,21 @@ export function sortitionExposureHook(client: SortitionClient): Hook {
   return { after: exposureAfter(client) };
 }
 
+const EVENTS: Readonly<Record<ProviderEventKind, ProviderEvents>> = {
+  ready: ProviderEvents.Ready,
+  error: ProviderEvents.Error,
+  stale: ProviderEvents.Stale,
+  changed: ProviderEvents.ConfigurationChanged,
+};
+
+/**
+ * Provider events: READY once initialized (a config is loaded); ERROR when the payload request or the
+ * config stream fails afterwards; STALE when the config is known to be out of date (the stream
+ * announced a version that could not be loaded, or it has been down for the client's staleAfterMs);
+ * READY again on recovery, and CONFIGURATION_CHANGED for each new config version. Evaluation goes on
+ * with the loaded config throughout. `track(name, context, details)` records metric events (see
+ * shared.ts) through the client's metricSink.
+ */
 export class SortitionServerProvider implements Provider {
   readonly metadata = { name: 'sortition' } as const;
   readonly runsOn = 'server' as const;
@@ -34,13 +50,15 @@ export class SortitionServerProvider implements Provider {
     private readonly options: SortitionProviderOptions = {},
   ) {
     this.hooks = options.exposures === false ? [] : [sortitionExposureHook(client)];
-    this.unsubscribe = client.on('config', ({ version }) => {
-      this.events.emit(ProviderEvents.ConfigurationChanged, { message: `config version ${String(version)}`, metadata: { version: version ?? 0 } });
-    });
+    this.unsubscribe = forwardClientEvents(client, (kind, details) => this.events.emit(EVENTS[kind], details));
   }
 
   async initialize(): Promise<void> {
     await this.client.ready(this.options.readyTimeoutMs);
+  }
+
+  track(trackingEventName: string, context: EvaluationContext, trackingEventDetails: TrackingEventDetails): void {
+    trackMetric(this.client, trackingEventName, context, trackingEventDetails);
   }
 
   async onClose(): Promise<void> {

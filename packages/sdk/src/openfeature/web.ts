@@ -8,12 +8,14 @@ import {
   type EvaluationContext,
   type Hook,
   type JsonValue,
+  type ProviderEmittableEvents,
   type Provider,
   type ResolutionDetails,
+  type TrackingEventDetails,
 } from '@openfeature/web-sdk';
 import type { SortitionClient } from '../client.js';
-import { resolve } from './mapping.js';
-import { exposureAfter, toResolution, type SortitionProviderOptions } from './shared.js';
+import { contextUnits, resolve } from './mapping.js';
+import { exposureAfter, forwardClientEvents, toResolution, trackMetric, type ProviderEventKind, type SortitionProviderOptions } from './shared.js';
 
 export type { SortitionProviderOptions };
 
@@ -22,6 +24,21 @@ export function sortitionExposureHook(client: SortitionClient): Hook {
   return { after: exposureAfter(client) };
 }
 
+const EVENTS: Readonly<Record<ProviderEventKind, ProviderEmittableEvents>> = {
+  ready: ProviderEvents.Ready,
+  error: ProviderEvents.Error,
+  stale: ProviderEvents.Stale,
+  changed: ProviderEvents.ConfigurationChanged,
+};
+
+/**
+ * Provider events: READY once initialized (a config is loaded); ERROR when the payload request or the
+ * config stream fails afterwards; STALE when the config is known to be out of date (the stream
+ * announced a version that could not be loaded, or it has been down for the client's staleAfterMs);
+ * READY again on recovery, and CONFIGURATION_CHANGED for each new config version. Evaluation goes on
+ * with the loaded config throughout. `track(name, context, details)` records metric events (see
+ * shared.ts) through the client's metricSink.
+ */
 export class SortitionWebProvider implements Provider {
   readonly metadata = { name: 'sortition' } as const;
   readonly runsOn = 'client' as const;
@@ -34,13 +51,15 @@ export class SortitionWebProvider implements Provider {
     private readonly options: SortitionProviderOptions = {},
   ) {
     this.hooks = options.exposures === false ? [] : [sortitionExposureHook(client)];
-    this.unsubscribe = client.on('config', ({ version }) => {
-      this.events.emit(ProviderEvents.ConfigurationChanged, { message: `config version ${String(version)}`, metadata: { version: version ?? 0 } });
-    });
+    this.unsubscribe = forwardClientEvents(client, (kind, details) => this.events.emit(EVENTS[kind], details));
   }
 
   async initialize(): Promise<void> {
     await this.client.ready(this.options.readyTimeoutMs);
+  }
+
+  track(trackingEventName: string, context: EvaluationContext, trackingEventDetails: TrackingEventDetails): void {
+    trackMetric(this.client, trackingEventName, context, trackingEventDetails);
   }
 
   async onClose(): Promise<void> {
@@ -50,17 +69,7 @@ export class SortitionWebProvider implements Provider {
 
   /** With a remote sticky adapter, loads the new context's records before it is used. */
   async onContextChange(_old: EvaluationContext, next: EvaluationContext): Promise<void> {
-    const units: Record<string, string> = {};
-    const given = next.units;
-    if (typeof given === 'object' && given !== null && !Array.isArray(given) && !(given instanceof Date)) {
-      for (const [t, id] of Object.entries(given)) if (typeof id === 'string') units[t] = id;
-    }
-    if (typeof next.targetingKey === 'string') {
-      for (const experiment of this.client.experiments()) {
-        const t = this.client.unitTypeOf(experiment);
-        if (t !== null && units[t] === undefined) units[t] = next.targetingKey;
-      }
-    }
+    const units = contextUnits(this.client, next);
     if (Object.keys(units).length > 0) await this.client.prefetch(units);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { record, stickyConformance } from '../test-support/sticky-conformance.js';
+import { exactFixtures, record, stickyConformance, type StickyCapabilities } from '../test-support/sticky-conformance.js';
 import { CookieStickyAdapter, documentCookie, parseStickyCookie } from './cookie.js';
 import { LocalStorageStickyAdapter, type StorageLike } from './local-storage.js';
 import { MemoryStickyAdapter } from './memory.js';
@@ -16,17 +16,28 @@ class MapStorage implements StorageLike {
   }
 }
 
+const local: StickyCapabilities = { persistent: true, records: 'exact', deletes: true };
+
+// One memory adapter shared by everything in the process (what a server would do)...
 let memory = new MemoryStickyAdapter();
-stickyConformance('memory', { open: () => memory, reset: () => (memory = new MemoryStickyAdapter()), persistent: true });
+stickyConformance('memory', { capabilities: local, open: () => memory, reset: () => void (memory = new MemoryStickyAdapter()), fixtures: exactFixtures });
+// ...or one per instance: records do not outlive it.
+stickyConformance('memory, one per instance', {
+  capabilities: { ...local, persistent: false },
+  open: () => new MemoryStickyAdapter(),
+  reset: () => undefined,
+  fixtures: exactFixtures,
+});
 
 const storage = new MapStorage();
-stickyConformance('localStorage', { open: () => new LocalStorageStickyAdapter(storage), reset: () => storage.items.clear(), persistent: true });
+stickyConformance('localStorage', { capabilities: local, open: () => new LocalStorageStickyAdapter(storage), reset: () => storage.items.clear(), fixtures: exactFixtures });
 
 let jar: string | null = null;
 stickyConformance('cookie', {
+  capabilities: local,
   open: () => new CookieStickyAdapter({ read: () => jar, write: (v) => (jar = v) }),
-  reset: () => (jar = null),
-  persistent: true,
+  reset: () => void (jar = null),
+  fixtures: exactFixtures,
 });
 
 // The cookie adapter through a fake `document.cookie` (the browser path).
@@ -42,9 +53,10 @@ const fakeDocument = {
   },
 };
 stickyConformance('cookie via document.cookie', {
+  capabilities: local,
   open: () => new CookieStickyAdapter(documentCookie(fakeDocument, 'srt')),
   reset: () => fakeDocument.store.clear(),
-  persistent: true,
+  fixtures: exactFixtures,
 });
 
 describe('localStorage adapter', () => {

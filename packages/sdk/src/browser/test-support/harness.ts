@@ -39,8 +39,18 @@ const inPageVitest: Plugin = {
   },
 };
 
-/** Bundles one entry for the browser (ESM), resolving workspace packages to their sources. */
-export async function bundleForBrowser(entry: string): Promise<string> {
+export interface BrowserBundle {
+  readonly script: string;
+  /** The files bundled (esbuild metafile paths, relative to the working directory). */
+  readonly inputs: readonly string[];
+}
+
+/**
+ * Bundles one entry for the browser (ESM) as a browser bundler would: platform "browser" turns on the
+ * "browser" export condition (so @sortition/core's "#sha256-compress" is the compact compression),
+ * plus "source" so workspace packages resolve to their sources.
+ */
+export async function bundleForBrowser(entry: string): Promise<BrowserBundle> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -50,11 +60,12 @@ export async function bundleForBrowser(entry: string): Promise<string> {
     target: 'es2022',
     conditions: ['source'],
     plugins: [inPageVitest],
+    metafile: true,
     logLevel: 'silent',
   });
   const out = result.outputFiles[0];
   if (out === undefined) throw new Error(`esbuild produced no output for ${entry}`);
-  return out.text;
+  return { script: out.text, inputs: Object.keys(result.metafile.inputs) };
 }
 
 export interface Resource {

@@ -1,9 +1,9 @@
 /**
  * A minimal stand-in for the parts of vitest that shared suites (sticky-conformance.ts) use, so they
- * can run inside a browser page: describe, it (with it.runIf), beforeEach and expect with toBe,
- * toEqual, toBeNull and .not. The browser bundle maps the import "vitest" to this module.
+ * can run inside a browser page: describe, it (with it.runIf), beforeEach (tests and hooks may be
+ * async) and expect with toBe, toEqual, toBeNull and .not. The browser bundle maps the import "vitest" to this module.
  */
-type Body = () => void;
+type Body = () => void | Promise<void>;
 
 interface Collected {
   readonly name: string;
@@ -21,7 +21,7 @@ const collected: Collected[] = [];
 const names: string[] = [];
 const hooks: Body[][] = [[]];
 
-export function describe(name: string, body: Body): void {
+export function describe(name: string, body: () => void): void {
   names.push(name);
   hooks.push([]);
   try {
@@ -86,15 +86,17 @@ export function expect(actual: unknown, message?: string): Matchers & { readonly
   return { ...matchers(actual, false, message), not: matchers(actual, true, message) };
 }
 
-/** Runs every collected test once, in order, each after its beforeEach hooks. */
-export function runCollected(): InPageResult[] {
-  return collected.map(({ name, body, hooks: before }) => {
+/** Runs every collected test once, in order, each after its beforeEach hooks (awaiting async ones). */
+export async function runCollected(): Promise<InPageResult[]> {
+  const results: InPageResult[] = [];
+  for (const { name, body, hooks: before } of collected) {
     try {
-      for (const hook of before) hook();
-      body();
-      return { name, ok: true };
+      for (const hook of before) await hook();
+      await body();
+      results.push({ name, ok: true });
     } catch (error) {
-      return { name, ok: false, error: error instanceof Error ? error.message : String(error) };
+      results.push({ name, ok: false, error: error instanceof Error ? error.message : String(error) });
     }
-  });
+  }
+  return results;
 }

@@ -5,7 +5,7 @@
 import type { Vector } from '../../../../../spec/index.js';
 import { CookieStickyAdapter, documentCookie } from '../../sticky/cookie.js';
 import { LocalStorageStickyAdapter, type StorageLike } from '../../sticky/local-storage.js';
-import { stickyConformance } from '../../test-support/sticky-conformance.js';
+import { exactFixtures, stickyConformance, type StickyCapabilities } from '../../test-support/sticky-conformance.js';
 import { runCollected, type InPageResult } from './in-page-vitest.js';
 import { runVectors, type VectorOutcome } from '../../../../../spec/runner.js';
 
@@ -19,25 +19,29 @@ interface PageGlobals {
 export interface PageApi {
   /** Fetches /vectors/index.json and every file it lists, then runs them. */
   runVectors(): Promise<{ files: string[]; outcomes: VectorOutcome[] }>;
-  runStickyConformance(): InPageResult[];
+  runStickyConformance(): Promise<InPageResult[]>;
   readonly userAgent: string;
 }
 
 const page = globalThis as unknown as PageGlobals;
 const COOKIE = 'srt_conformance';
 
+const local: StickyCapabilities = { persistent: true, records: 'exact', deletes: true };
+
 stickyConformance('localStorage (browser)', {
+  capabilities: local,
   open: () => new LocalStorageStickyAdapter(page.localStorage),
   reset: () => page.localStorage.clear(),
-  persistent: true,
+  fixtures: exactFixtures,
 });
 
 stickyConformance('cookie via document.cookie (browser)', {
+  capabilities: local,
   open: () => new CookieStickyAdapter(documentCookie(page.document, COOKIE)),
   reset: () => {
     page.document.cookie = `${COOKIE}=; Max-Age=0; Path=/`;
   },
-  persistent: true,
+  fixtures: exactFixtures,
 });
 
 async function fetchJson(path: string): Promise<unknown> {
