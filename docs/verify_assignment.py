@@ -11,6 +11,16 @@ outsider re-derives "user 8821 was in treatment on March 14" from published mate
 
 It covers fresh units (no stored record): slot, phase, exclusion, targeting, holdouts, ranges.
 The complete reference implementation is spec/reference/python/sortition_v1.py.
+
+Committed layers (§4.1): once the seed is revealed, pass it with the beacon randomness of the drand
+round named in the launch record (or the operator's beacon value); the layer whose config key is
+the seed's commitment is re-keyed with the derived key before re-deriving:
+
+    python3 docs/verify_assignment.py --config config.json --experiment checkout_v2 --unit 8821 \
+        --at 2023-09-15T12:00:00Z --seed <64 hex> --beacon-randomness <64 hex>
+
+The drand BLS signature itself needs a pairing library (not in the standard library): check it
+with `sortition verify`, or any drand client; this script checks randomness = SHA-256(signature).
 """
 import argparse, hashlib, hmac, json, sys, unicodedata
 from datetime import datetime, timezone
@@ -40,6 +50,30 @@ def slot(key_hex, layer_id, unit_bytes, n):
             x = int.from_bytes(mac[6 * i:6 * i + 6], "big")
             if x < limit: return x % n
         counter += 1
+
+
+def seed_commit(seed):
+    """§4.1: SHA-256("sortition/v1/seed" || 0x00 || seed)."""
+    return hashlib.sha256(b"sortition/v1/seed\x00" + seed).hexdigest()
+
+
+def operator_beacon(value):
+    """§4.1: the randomness of an operator-supplied beacon value (weaker than a drand round)."""
+    return hashlib.sha256(b"sortition/v1/operator-beacon\x00" + value.encode("utf-8")).digest()
+
+
+def layer_key(seed, beacon, layer_id):
+    """§4.1: HMAC-SHA256(seed, "sortition/v1/layer-key" || 0x00 || beacon || u8(len L) || L)."""
+    layer = layer_id.encode("ascii")
+    return hmac.new(seed, b"sortition/v1/layer-key\x00" + beacon + bytes([len(layer)]) + layer, hashlib.sha256).hexdigest()
+
+
+def rekey(config, seed, beacon):
+    """The config with each layer whose key is this seed's commitment keyed by the derived key."""
+    commit = seed_commit(seed)
+    layers = [dict(l, key=layer_key(seed, beacon, l["id"])) if l["key"] == commit else l for l in config["layers"]]
+    if layers == config["layers"]: raise SystemExit(f"no layer of the config names the commitment {commit} of this seed")
+    return dict(config, layers=layers)
 
 
 def ms(text):
@@ -131,6 +165,14 @@ def derive(config, experiment, units, attrs, at):
 
 def run_vectors(folder):
     passed = failed = 0
+
+    def record(f, ok, why, got, want):
+        nonlocal passed, failed
+        if ok: passed += 1
+        else:
+            failed += 1
+            print(f"FAIL {f.name}: got {got}, want {want} ({why})")
+
     for f in sorted(Path(folder).glob("*.json")):
         v = json.loads(f.read_text(encoding="utf-8"))
         cases = []
@@ -150,10 +192,24 @@ def run_vectors(folder):
                 got, want = (variant, reason, s, phase, holdout), (e["variant"], want_reason, e["slot"], e["phase"], e["holdout"])
                 cases.append((got == want, c["explanation"], got, want))
         for ok, why, got, want in cases:
-            if ok: passed += 1
+            record(f, ok, why, got, want)
+    for f in sorted(Path(folder).glob("committed/*.json")):
+        v = json.loads(f.read_text(encoding="utf-8"))
+        seed = bytes.fromhex(v["seed"])
+        record(f, seed_commit(seed) == v["expected"]["seedCommit"], "seed commitment", seed_commit(seed), v["expected"]["seedCommit"])
+        for c in v["cases"]:
+            if c["source"] == "drand":
+                rnd = hashlib.sha256(bytes.fromhex(c["beacon"]["signature"])).digest()
+                record(f, rnd.hex() == c["beacon"]["randomness"] == c["beaconRandomness"], "drand randomness = SHA-256(signature)", rnd.hex(), c["beaconRandomness"])
             else:
-                failed += 1
-                print(f"FAIL {f.name}: got {got}, want {want} ({why})")
+                rnd = operator_beacon(c["operator"])
+                record(f, rnd.hex() == c["beaconRandomness"], "operator beacon randomness", rnd.hex(), c["beaconRandomness"])
+            key = layer_key(seed, rnd, c["layer"])
+            record(f, key == c["expected"]["layerKey"], f"layer key of {c['layer']} ({c['source']})", key, c["expected"]["layerKey"])
+            for unit, want in c["expected"]["slots"].items():
+                data, _ = canonical_unit(unit)
+                got = slot(key, c["layer"], data, c["slots"])
+                record(f, got == want, f"slot of {unit} in committed layer {c['layer']} ({c['source']})", got, want)
     print(f"{passed} passed, {failed} failed")
     return failed == 0
 
@@ -167,9 +223,15 @@ def main():
     p.add_argument("--unit-type")
     p.add_argument("--at")
     p.add_argument("--attr", action="append", default=[], help="k=v for a string, k:=json for a number/boolean/null")
+    p.add_argument("--seed", help="committed layer: the revealed seed (hex)")
+    p.add_argument("--beacon-randomness", help="committed layer: randomness of the drand round named at launch (hex)")
+    p.add_argument("--operator-beacon", help="committed layer: the operator-supplied beacon value instead (weaker)")
     a = p.parse_args()
     if a.vectors: sys.exit(0 if run_vectors(a.vectors) else 1)
     config = json.loads(Path(a.config).read_text(encoding="utf-8"))
+    if a.seed:
+        beacon = operator_beacon(a.operator_beacon) if a.operator_beacon else bytes.fromhex(a.beacon_randomness)
+        config = rekey(config, bytes.fromhex(a.seed), beacon)
     exp = next(e for e in config["experiments"] if e["key"] == a.experiment)
     unit_type = a.unit_type or next(l for l in config["layers"] if l["id"] == exp["layer"])["unit"]
     attrs = {}

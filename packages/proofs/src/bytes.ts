@@ -26,6 +26,19 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** UTF-8 bytes of a well-formed string. Throws RangeError on a lone surrogate. */
 export function utf8Encode(text: string): Uint8Array {
+  // ASCII (every receipt, header and leaf in practice): one byte per code unit.
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
   if (!text.isWellFormed()) throw new RangeError('string has a lone surrogate and has no UTF-8 encoding');
   const out: number[] = [];
   for (const ch of text) {

@@ -1,6 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deriveLayerKey, layerKeyMessage, seedCommitment, verifyCommittedLayer, verifySeedReveal } from './commitment.js';
+import { readFileSync } from 'node:fs';
+import { createSlotFunction } from '@sortition/core';
+import { deriveLayerKey, layerKeyMessage, operatorBeaconRandomness, seedCommitment, verifyCommittedLayer, verifySeedReveal } from './commitment.js';
+import { verifyBeacon } from './drand.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const SEED = new Uint8Array(createHash('sha256').update('test seed, never use').digest());
@@ -55,5 +58,27 @@ describe('committed layers', () => {
     expect(() => layerKeyMessage(BEACON, '')).toThrow(/layer id/);
     expect(() => layerKeyMessage(BEACON, 'a'.repeat(65))).toThrow(/layer id/);
     expect(layerKeyMessage(BEACON, 'a'.repeat(64))[55]).toBe(64);
+  });
+
+  it('reproduces spec/vectors/committed (also checked by docs/verify_assignment.py)', () => {
+    const v = JSON.parse(readFileSync(new URL('../../../spec/vectors/committed/committed-layer-keys.json', import.meta.url), 'utf8')) as {
+      seed: string;
+      expected: { seedCommit: string };
+      cases: { layer: string; slots: number; source: string; beacon?: { round: number; signature: string; randomness: string }; operator?: string; beaconRandomness: string; expected: { layerKey: string; slots: Record<string, number> } }[];
+    };
+    const seed = new Uint8Array(Buffer.from(v.seed, 'hex'));
+    expect(hex(seedCommitment(seed))).toBe(v.expected.seedCommit);
+    expect(v.cases.map((c) => c.source)).toEqual(['drand', 'operator', 'drand', 'operator']);
+    for (const c of v.cases) {
+      const randomness = c.source === 'drand' ? verifyBeacon(c.beacon!) : { ok: true as const, randomness: operatorBeaconRandomness(c.operator!) };
+      if (!randomness.ok) throw new Error(randomness.reason);
+      expect(hex(randomness.randomness)).toBe(c.beaconRandomness);
+      const key = deriveLayerKey(seed, randomness.randomness, c.layer);
+      expect(hex(key)).toBe(c.expected.layerKey);
+      const slotOf = createSlotFunction('v1', { layerId: c.layer, key, slots: c.slots as 10000 | 100000 });
+      for (const [unit, slot] of Object.entries(c.expected.slots)) expect(slotOf(unit), unit).toBe(slot);
+    }
+    const operator = createHash('sha256').update(Buffer.concat([Buffer.from('sortition/v1/operator-beacon\x00'), Buffer.from('closing price 2023-09-15')])).digest('hex');
+    expect(hex(operatorBeaconRandomness('closing price 2023-09-15'))).toBe(operator);
   });
 });

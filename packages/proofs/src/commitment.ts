@@ -3,7 +3,7 @@
  * randomness beacon round is published, and bound to that round's randomness, so the operator can
  * neither choose the key after seeing the units nor keep it from being checked once revealed.
  *
- * Byte layouts (ready for spec/ALGORITHM.md §4; "||" is concatenation, ASCII strings have no
+ * Byte layouts (spec/ALGORITHM.md §4.1; "||" is concatenation, ASCII strings have no
  * terminator, u8(x) is one unsigned byte):
  *
  *   seed        = 32 bytes from a CSPRNG, one per (layer, epoch); secret until revealed
@@ -21,10 +21,11 @@
  */
 
 import { hmacSha256, sha256 } from '@sortition/core';
-import { bytesEqual, concatBytes } from './bytes.js';
+import { bytesEqual, concatBytes, utf8Encode } from './bytes.js';
 
 export const SEED_DOMAIN = 'sortition/v1/seed';
 export const LAYER_KEY_DOMAIN = 'sortition/v1/layer-key';
+export const OPERATOR_BEACON_DOMAIN = 'sortition/v1/operator-beacon';
 export const SEED_SIZE = 32;
 export const BEACON_RANDOMNESS_SIZE = 32;
 
@@ -62,6 +63,16 @@ export function layerKeyMessage(beaconRandomness: Uint8Array, layerId: string): 
 export function deriveLayerKey(seed: Uint8Array, beaconRandomness: Uint8Array, layerId: string): Uint8Array {
   checkLength('seed', seed, SEED_SIZE);
   return hmacSha256(seed, layerKeyMessage(beaconRandomness, layerId));
+}
+
+/**
+ * The beacon randomness of an operator-supplied beacon string (used instead of a drand round when
+ * none can be fetched; weaker: nothing shows the operator did not choose it after the launch):
+ * SHA-256("sortition/v1/operator-beacon" || 0x00 || UTF-8(value)).
+ */
+export function operatorBeaconRandomness(value: string): Uint8Array {
+  if (value.length === 0) throw new RangeError('an operator beacon must not be empty');
+  return sha256(concatBytes(ascii(OPERATOR_BEACON_DOMAIN), Uint8Array.of(0), utf8Encode(value)));
 }
 
 /** Whether a revealed seed opens the commitment. */

@@ -61,6 +61,13 @@ export function roundMessage(round: number): Uint8Array {
 }
 
 /**
+ * Outcomes of the pairing check per (chain key, round, signature): a pure function of its inputs
+ * costing tens of milliseconds, remembered so that a verifier re-checking the same bundle (or many
+ * bundles of one layer) pays it once.
+ */
+const verified = new Map<string, boolean>();
+
+/**
  * Verifies a beacon against a chain (default quicknet) and returns its 32-byte randomness, or the
  * reason it is rejected.
  */
@@ -79,12 +86,17 @@ export function verifyBeacon(
     const claimed = bytesOf(beacon.randomness);
     if (claimed === undefined || !bytesEqual(claimed, randomness)) return { ok: false, reason: 'randomness is not SHA-256 of the signature' };
   }
-  const bls = bls12_381.shortSignatures;
-  let valid: boolean;
-  try {
-    valid = bls.verify(signature, bls.hash(roundMessage(beacon.round), QUICKNET_DST), publicKey);
-  } catch (error) {
-    return { ok: false, reason: `signature or key is not a valid curve point: ${(error as Error).message}` };
+  const memoKey = `${chain.publicKey}:${beacon.round}:${toHex(signature)}`;
+  let valid = verified.get(memoKey);
+  if (valid === undefined) {
+    const bls = bls12_381.shortSignatures;
+    try {
+      valid = bls.verify(signature, bls.hash(roundMessage(beacon.round), QUICKNET_DST), publicKey);
+    } catch (error) {
+      return { ok: false, reason: `signature or key is not a valid curve point: ${(error as Error).message}` };
+    }
+    if (verified.size >= 256) verified.clear();
+    verified.set(memoKey, valid);
   }
   if (!valid) return { ok: false, reason: `BLS signature does not verify for round ${beacon.round}` };
   return { ok: true, round: beacon.round, randomness };

@@ -103,14 +103,23 @@ function ascii(text: string): Uint8Array {
   return out;
 }
 
+/** base64url of the canonical header, per kid (the same bytes for every receipt of a key). */
+const headers = new Map<string, string>();
+
 /** Signs a receipt, returning the compact JWS. */
 export function signReceipt(payload: ReceiptPayload, key: ReceiptSigningKey): string {
   const problem = receiptPayloadError(payload);
   if (problem !== undefined) throw new RangeError(problem);
   if (key.kid.length === 0) throw new RangeError('kid must be non-empty');
   if (key.secretKey.length !== 32) throw new RangeError(`Ed25519 secret key has ${key.secretKey.length} bytes, expected 32`);
-  const header: ReceiptHeader = { alg: RECEIPT_ALG, kid: key.kid, typ: RECEIPT_TYP };
-  const signingInput = `${base64urlEncode(utf8Encode(canonicalJson(header)))}.${base64urlEncode(utf8Encode(canonicalJson(payload)))}`;
+  let encodedHeader = headers.get(key.kid);
+  if (encodedHeader === undefined) {
+    const header: ReceiptHeader = { alg: RECEIPT_ALG, kid: key.kid, typ: RECEIPT_TYP };
+    encodedHeader = base64urlEncode(utf8Encode(canonicalJson(header)));
+    if (headers.size >= 64) headers.clear();
+    headers.set(key.kid, encodedHeader);
+  }
+  const signingInput = `${encodedHeader}.${base64urlEncode(utf8Encode(canonicalJson(payload)))}`;
   const message = ascii(signingInput);
   const signature = key.sign === undefined ? ed25519.sign(message, key.secretKey) : key.sign(message);
   return `${signingInput}.${base64urlEncode(signature)}`;

@@ -24,6 +24,12 @@ export interface ServiceOptions {
   readonly cacheSize?: number;
   /** Origin line of the config log's checkpoints (default "sortition.local/log"). */
   readonly logOrigin?: string;
+  /** Seals committed-layer seeds at rest: 64 hex digits (default: env SORTITION_SEALING_KEY; none: stored unsealed). */
+  readonly sealingKey?: string | Uint8Array;
+  /** How far ahead a committed launch's drand round must be (default 60 s). */
+  readonly beaconDelayMs?: number;
+  /** How long a rotated signing key keeps signing (default 10 s; all instances switch at once). */
+  readonly keyRotationGraceMs?: number;
 }
 
 export interface RunningService {
@@ -60,7 +66,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   }
   // Signing keys are created on first start; config versions without a log leaf (databases from
   // before the log existed) are logged now, in version order.
-  const proofs = await ProofService.start(store, clock(), options.logOrigin);
+  const proofs = await ProofService.start(store, clock, {
+    origin: options.logOrigin,
+    sealingKey: options.sealingKey ?? process.env['SORTITION_SEALING_KEY'],
+    beaconDelayMs: options.beaconDelayMs,
+    keyRotationGraceMs: options.keyRotationGraceMs,
+  });
   const evaluator = new Evaluator(store, options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize });
   const app = buildApp({ store, history, evaluator, proofs, clock }, { logger: options.logger ?? false });
   const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
@@ -71,6 +82,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await history.refresh();
     const current = history.current();
     if (current !== null && current.record.version > proofs.log.loggedVersion) await proofs.log.sync();
+    // Keys rotated and committed layers launched or activated by other instances.
+    await proofs.refresh();
     await evaluator.flushCounts();
   };
   const timer = setInterval(() => {

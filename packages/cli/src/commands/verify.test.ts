@@ -47,9 +47,10 @@ describe('sortition prove / verify', () => {
     const outcome = verifyBundle(await readVerifyFiles({ bundle: bundleFile }));
     expect(outcome.ok, formatVerify(outcome)).toBe(true);
     expect(outcome.steps.map((s) => [s.name, s.verdict])).toEqual([
-      ['bundle', 'PASS'], ['checkpoint', 'PASS'], ['leaf', 'PASS'], ['inclusion', 'PASS'], ['consistency', 'N/A'], ['receipt', 'PASS'], ['commitment', 'N/A'], ['derivation', 'PASS'],
+      ['bundle', 'PASS'], ['checkpoint', 'PASS'], ['leaf', 'PASS'], ['inclusion', 'PASS'], ['in-force', 'PASS'], ['consistency', 'N/A'], ['receipt', 'PASS'], ['commitment', 'N/A'], ['beacon', 'N/A'], ['derivation', 'PASS'],
     ]);
-    expect(outcome.steps[6]!.reason).toBe('not applicable (layer is not committed)');
+    expect(outcome.steps[7]!.message).toBe('not applicable (layer is not committed)');
+    expect(outcome.steps[4]!.message).toMatch(/^version 1 .* is the latest config version in the checkpoint's tree of 1 leaves/);
     const bundle = JSON.parse(readFileSync(bundleFile, 'utf8')) as Record<string, unknown>;
     expect(bundle['attributes']).toEqual({ appVersion: '4.3.1', country: 'DE' }); // only what the targeting reads
     expect(outcome.statement).toMatchObject({ unit: 'auditee', experiment: 'checkout_v2', reason: 'STICKY', phase: 'full' });
@@ -66,7 +67,7 @@ describe('sortition prove / verify', () => {
     writeFileSync(later, (await call('GET', '/v1/log/checkpoint')).text);
     const consistency = join(dir, 'consistency.json');
     writeFileSync(consistency, (await call('GET', '/v1/log/proof/consistency?from=1&to=2')).text);
-    const verdict = async (files: Record<string, string>): Promise<string> => verifyBundle(await readVerifyFiles({ bundle: bundleFile, keys: keysFile, ...files })).steps[4]!.verdict;
+    const verdict = async (files: Record<string, string>): Promise<string> => verifyBundle(await readVerifyFiles({ bundle: bundleFile, keys: keysFile, ...files })).steps[5]!.verdict;
     expect(await verdict({ checkpoint: same })).toBe('PASS');
     expect(await verdict({ checkpoint: later })).toBe('N/A');
     expect(await verdict({ checkpoint: later, consistency })).toBe('PASS');
@@ -87,14 +88,14 @@ describe('sortition prove / verify', () => {
     const good = await run(['verify', bundleFile]);
     expect(good.exitCode, good.stdout).toBe(0);
     expect(good.stdout).toMatch(/^PASS 0 bundle: /m);
-    expect(good.stdout).toContain('N/A  6 commitment: not applicable (layer is not committed)');
+    expect(good.stdout).toContain('N/A  7 commitment: not applicable (layer is not committed)');
     expect(good.stdout).toContain('VERIFIED');
     const tampered = join(dir, 'tampered.json');
     writeFileSync(tampered, readFileSync(bundleFile, 'utf8').replace(/"slot": (\d+)/, (_m, n: string) => `"slot": ${Number(n) + 1}`));
     const bad = await run(['verify', tampered]);
     expect(bad.exitCode).toBe(1);
-    expect(bad.stdout).toMatch(/FAIL 5 receipt: receipt: slot is \d+, the bundle says \d+/);
-    expect(bad.stdout).toContain('FAILED at step 5 (receipt)');
+    expect(bad.stdout).toMatch(/FAIL 6 receipt: receipt: slot is \d+, the bundle says \d+/);
+    expect(bad.stdout).toContain('FAILED at step 6 (receipt)');
   });
 
   it('detects a one-bit flip at every byte of the bundle and names the failing step', () => {
@@ -118,7 +119,7 @@ describe('sortition prove / verify', () => {
       } catch {
         same = false;
       }
-      const outcome = verifyBundle({ bundle: bytes });
+      const outcome = verifyBundle({ bundle: bytes, published: {} });
       if (same) {
         identical++;
         expect(outcome.ok, `byte ${i}`).toBe(true);

@@ -13,17 +13,23 @@
  *     config: evidence for the config version in force at `at` (latest createdAt <= at),
  *     assignmentConfig?: the same for the stored assignment's config version when it differs,
  *     checkpoint: the latest signed checkpoint (C2SP note text),
- *     keys: {origin, keys: [{kid, alg, purpose, publicKey, noteVerifierKey?}]}
- *           (the verification fields of /.well-known/sortition-keys.json),
- *     commitment?: reserved for committed layers (§4.1); never produced yet
+ *     keys: {origin, keys: [{kid, alg, purpose, publicKey, noteVerifierKey?}]} (the verification
+ *           fields of /.well-known/sortition-keys.json, current and retired keys; the validity
+ *           windows are checked against the published set, which the verifier takes separately),
+ *     committed?: for an experiment in a committed layer (§4.1): the leaves of its launch, its
+ *           beacon and its seed reveal (once revealed), and beaconStatus
  *   }
- *   evidence = {document, leafIndex, leaf (the leaf text, verbatim), inclusion: hex[] (to `checkpoint`)}
+ *   leaf evidence = {leafIndex, leaf (the leaf text, verbatim), inclusion: hex[] (to `checkpoint`)}
+ *   evidence = leaf evidence + {document, next | rest}: next is the following config version's leaf
+ *              (the upper bound of "in force at `at`"); without one, rest is every later leaf of
+ *              the checkpoint's tree (none a config version: this was the latest version)
  *
  * The bundle carries no redundant copies (sizes and roots come from the checkpoint, versions from
  * the leaf), so every byte is either checked by the verifier or part of the statement being proven.
  */
 import { compileConfig, canonicalUnitId, type CompiledExperiment } from '@sortition/core';
 import type { Store, StoredAssignment } from '../store/types.js';
+import type { CommittedLayers } from './committed.js';
 import type { PublicKeySet } from './keys.js';
 import type { TransparencyLog } from './log.js';
 
@@ -42,11 +48,18 @@ export interface BundleKeySet {
   readonly keys: readonly BundleKey[];
 }
 
-export interface ConfigEvidence {
-  readonly document: unknown;
+export interface LeafEvidence {
   readonly leafIndex: number;
   readonly leaf: string;
   readonly inclusion: readonly string[];
+}
+
+export interface ConfigEvidence extends LeafEvidence {
+  readonly document: unknown;
+  /** The next config version's leaf (the upper bound of "in force"), when it exists... */
+  readonly next?: LeafEvidence;
+  /** ...else every later leaf of the checkpoint's tree (none is a config version). */
+  readonly rest?: readonly LeafEvidence[];
 }
 
 export interface ProofBundle {
@@ -63,7 +76,7 @@ export interface ProofBundle {
   readonly assignmentConfig?: ConfigEvidence;
   readonly checkpoint: string;
   readonly keys: BundleKeySet;
-  readonly commitment?: unknown;
+  readonly committed?: { readonly launch: LeafEvidence; readonly beacon?: LeafEvidence; readonly reveal?: LeafEvidence; readonly beaconStatus?: 'drand-verified' | 'operator-supplied' };
 }
 
 export type BundleOutcome =
@@ -74,7 +87,13 @@ export type BundleOutcome =
 export function bundleKeySet(set: PublicKeySet): BundleKeySet {
   return {
     origin: set.origin,
-    keys: set.keys.map((k) => ({ kid: k.kid, alg: k.alg, purpose: k.purpose, publicKey: k.publicKey, ...(k.noteVerifierKey === undefined ? {} : { noteVerifierKey: k.noteVerifierKey }) })),
+    keys: set.keys.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      purpose: k.purpose,
+      publicKey: k.publicKey,
+      ...(k.noteVerifierKey === undefined ? {} : { noteVerifierKey: k.noteVerifierKey }),
+    })),
   };
 }
 
@@ -95,7 +114,7 @@ export interface BundleRequest {
 }
 
 /** Builds the bundle for (unit, experiment, at) from the store and the transparency log. */
-export async function buildBundle(store: Store, log: TransparencyLog, keys: PublicKeySet, request: BundleRequest): Promise<BundleOutcome> {
+export async function buildBundle(store: Store, log: TransparencyLog, keys: PublicKeySet, request: BundleRequest, committed?: CommittedLayers): Promise<BundleOutcome> {
   const unit = canonicalUnitId(request.unit);
   if (typeof unit !== 'string') return { ok: false, status: 400, code: unit.code, message: unit.message, field: '/unit', fix: 'send a non-empty, well-formed unit id of at most 256 UTF-8 bytes' };
   const versions = (await store.listConfigs()).filter((c) => c.createdAt <= request.at).sort((a, b) => b.version - a.version);
@@ -118,20 +137,38 @@ export async function buildBundle(store: Store, log: TransparencyLog, keys: Publ
   const found = stored.find((a) => a.lineage === lineage && a.assignedAt <= request.at);
   const assignment = found === undefined ? null : { unitType: found.unitType, unit: found.unit, experiment: found.experiment, lineage: found.lineage, phase: found.phase, variant: found.variant, slot: found.slot, layerEpoch: found.layerEpoch, configVersion: found.configVersion, assignedAt: found.assignedAt };
 
-  await log.refresh();
+  if (committed === undefined) await log.refresh();
+  else await committed.refresh();
   await log.ensureVersion(record.version);
   if (assignment !== null) await log.ensureVersion(assignment.configVersion);
   const checkpoint = log.checkpoint();
+  const size = checkpoint.size;
+  const leafEvidence = (index: number): LeafEvidence => ({ leafIndex: index, leaf: log.entry(index)!.leaf, inclusion: log.inclusion(index, size).proof });
   const evidence = async (version: number, document: unknown): Promise<ConfigEvidence> => {
     const entry = log.entryForConfig(version);
-    if (entry === undefined) throw new Error(`config version ${version} is not in the transparency log`);
-    return { document, leafIndex: entry.index, leaf: entry.leaf, inclusion: log.inclusion(entry.index, checkpoint.size).proof };
+    if (entry === undefined || entry.index >= size) throw new Error(`config version ${version} is not in the transparency log`);
+    // The upper bound: the next version's leaf, or every later leaf (none a config version).
+    const next = log.entryForConfig(version + 1);
+    const bound = next !== undefined && next.index < size ? { next: leafEvidence(next.index) } : { rest: Array.from({ length: size - entry.index - 1 }, (_, i) => leafEvidence(entry.index + 1 + i)) };
+    return { document, ...leafEvidence(entry.index), ...bound };
   };
   let assignmentConfig: ConfigEvidence | undefined;
   if (assignment !== null && assignment.configVersion !== record.version) {
     const other = await store.getConfig(assignment.configVersion);
     if (other === null) throw new Error(`config version ${assignment.configVersion} of a stored assignment does not exist`);
     assignmentConfig = await evidence(other.version, other.doc);
+  }
+  // A committed layer: the config names its launch by the seed commitment it uses as the key.
+  const launch = committed?.launchFor(experiment.layer.doc.key);
+  let committedEvidence: ProofBundle['committed'];
+  if (committed !== undefined && launch !== undefined && launch.layer === experiment.layer.id && launch.index < size) {
+    const at = committed.leavesOf(launch);
+    const within = (i: number | undefined): i is number => i !== undefined && i < size;
+    committedEvidence = {
+      launch: leafEvidence(at.launch),
+      ...(within(at.beacon) ? { beacon: leafEvidence(at.beacon), beaconStatus: launch.beacon?.source === 'drand' ? 'drand-verified' : 'operator-supplied' } : {}),
+      ...(within(at.reveal) ? { reveal: leafEvidence(at.reveal) } : {}),
+    };
   }
   return {
     ok: true,
@@ -146,6 +183,7 @@ export async function buildBundle(store: Store, log: TransparencyLog, keys: Publ
       ...(assignmentConfig === undefined ? {} : { assignmentConfig }),
       checkpoint: checkpoint.note,
       keys: bundleKeySet(keys),
+      ...(committedEvidence === undefined ? {} : { committed: committedEvidence }),
     },
   };
 }

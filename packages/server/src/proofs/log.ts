@@ -1,6 +1,9 @@
 /**
  * The transparency log of config history (RFC 9162 Merkle tree, C2SP signed checkpoints).
  *
+ * Besides config versions the log holds other events, appended with appendEvent(): committed-layer
+ * launches, beacons and seed reveals (committed.ts) and signing-key rotations (service.ts).
+ *
  * Every published config version becomes one leaf, appended in version order:
  *
  *   leaf bytes = UTF-8 of the RFC 8785 canonical JSON of
@@ -13,8 +16,8 @@
  *
  * After each append the log is checkpointed: a C2SP signed note whose text is
  * `origin \n size \n base64(root) \n`, signed with the service's Ed25519 checkpoint key (key name =
- * origin). Ed25519 is deterministic, so the checkpoint of a given size is always the same bytes;
- * it is cached, not stored.
+ * origin), the checkpoint key in force by the clock (keys rotate). Ed25519 is deterministic, so
+ * the checkpoint of a given size and key is always the same bytes; it is cached, not stored.
  *
  * Catch-up: config versions that have no leaf (published before this log existed, or by an
  * instance that stopped between publishing and logging) are logged, in version order, by sync(),
@@ -55,12 +58,13 @@ export class TransparencyLog {
   private readonly entries: LogEntryRecord[] = [];
   private readonly hashes: Uint8Array[] = [];
   private lastConfig: LeafPointer & { readonly version: number } = { index: -1, leafHash: '', version: 0 };
-  private signed: SignedCheckpoint | null = null;
+  private signed: (SignedCheckpoint & { readonly kid: string }) | null = null;
   private running: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly keys: ServiceKeys,
+    private readonly clock: () => number,
   ) {}
 
   get size(): number {
@@ -128,14 +132,46 @@ export class TransparencyLog {
     return rootFromLeafHashes(this.hashes.slice(0, size));
   }
 
-  /** The signed checkpoint of the whole log as loaded. */
+  /** The signed checkpoint of the whole log as loaded, signed by the checkpoint key in force now. */
   checkpoint(): SignedCheckpoint {
     const size = this.entries.length;
-    if (this.signed?.size !== size) {
+    const now = this.clock();
+    if (this.signed?.size !== size || this.signed.kid !== this.keys.checkpointKid(now)) {
+      const signer = this.keys.checkpointSigner(now);
       const root = this.rootHash(size);
-      this.signed = { size, rootHash: toHex(root), note: signCheckpoint({ origin: this.keys.origin, size, rootHash: root }, [this.keys.checkpointSigner()]) };
+      this.signed = { size, rootHash: toHex(root), note: signCheckpoint({ origin: this.keys.origin, size, rootHash: root }, [signer]), kid: signer.kid };
     }
     return this.signed;
+  }
+
+  /**
+   * Appends one non-config event (launch, beacon, reveal, key rotation): `build` makes the leaf text
+   * from the log as it stands (it may read entries, e.g. for a back-pointer) and is called again
+   * if another writer appended first. Serialised with sync(). Returns the stored entry.
+   */
+  appendEvent(build: () => string): Promise<LogEntryRecord> {
+    const next = this.running.then(async () => {
+      for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
+        await this.refresh();
+        const leaf = build();
+        const entry: LogEntryRecord = { index: this.entries.length, leaf, leafHash: leafHashHex(leaf), configVersion: null };
+        if ((await this.store.appendLogEntry(entry)).ok) {
+          this.add(entry);
+          return entry;
+        }
+      }
+      throw new Error(`transparency log: could not append an event after ${MAX_SYNC_ROUNDS} conflicting rounds`);
+    });
+    this.running = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  /** The entries with index >= `from`, as loaded. */
+  entriesFrom(from: number): readonly LogEntryRecord[] {
+    return this.entries.slice(from);
   }
 
   entry(index: number): LogEntryRecord | undefined {

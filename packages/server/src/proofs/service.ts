@@ -13,11 +13,24 @@
  *   attrsHash = hex SHA-256(canonical JSON of the attributes the experiment's targeting reads,
  *               restricted to those present in the request; {} without targeting)
  */
-import type { Assignment, Attributes, CompiledConfig, ConditionDocument } from '@sortition/core';
+import { canonicalJson, type Assignment, type Attributes, type CompiledConfig, type ConditionDocument } from '@sortition/core';
 import { attrsHash, signReceipt, unitHash, type ReceiptPayload } from '@sortition/proofs';
-import type { Store } from '../store/types.js';
+import type { SigningKeyPurpose, Store } from '../store/types.js';
+import { CommittedLayers } from './committed.js';
 import { ServiceKeys, DEFAULT_LOG_ORIGIN } from './keys.js';
 import { TransparencyLog } from './log.js';
+import { SeedSealer } from './sealing.js';
+
+export interface ProofOptions {
+  /** Origin line of the log's checkpoints (default "sortition.local/log"). */
+  readonly origin?: string | undefined;
+  /** 32-byte key sealing committed-layer seeds at rest (64 hex digits); plain storage without. */
+  readonly sealingKey?: string | Uint8Array | undefined;
+  /** A committed launch names the first drand round due at least this long after it (default 60 s). */
+  readonly beaconDelayMs?: number | undefined;
+  /** A rotated key keeps signing this long, so every instance switches at the same instant (default 10 s). */
+  readonly keyRotationGraceMs?: number | undefined;
+}
 
 function conditionAttributes(condition: ConditionDocument, out: Set<string>): Set<string> {
   if ('all' in condition) condition.all.forEach((c) => conditionAttributes(c, out));
@@ -41,14 +54,40 @@ export class ProofService {
   private constructor(
     readonly keys: ServiceKeys,
     readonly log: TransparencyLog,
+    readonly committed: CommittedLayers,
+    private readonly clock: () => number,
+    private readonly keyRotationGraceMs: number,
   ) {}
 
-  /** Loads (or creates) the signing keys and logs every config version not yet in the log. */
-  static async start(store: Store, now: number, origin = DEFAULT_LOG_ORIGIN): Promise<ProofService> {
-    const keys = await ServiceKeys.load(store, now, origin);
-    const log = new TransparencyLog(store, keys);
+  /** Loads (or creates) the signing keys, logs every config version not yet in the log, reads committed layers. */
+  static async start(store: Store, clockOrNow: (() => number) | number, optionsOrOrigin: ProofOptions | string = {}): Promise<ProofService> {
+    // (store, now, origin) is the earlier signature, still used by callers that need no clock.
+    const clock = typeof clockOrNow === 'number' ? (): number => clockOrNow : clockOrNow;
+    const options: ProofOptions = typeof optionsOrOrigin === 'string' ? { origin: optionsOrOrigin } : optionsOrOrigin;
+    const keys = await ServiceKeys.load(store, clock(), options.origin ?? DEFAULT_LOG_ORIGIN);
+    const log = new TransparencyLog(store, keys, clock);
     await log.sync();
-    return new ProofService(keys, log);
+    const committed = new CommittedLayers(store, log, SeedSealer.from(options.sealingKey), options.beaconDelayMs ?? 60_000);
+    await committed.refresh();
+    return new ProofService(keys, log, committed, clock, options.keyRotationGraceMs ?? 10_000);
+  }
+
+  /** Background work: keys rotated and leaves appended by other instances. */
+  async refresh(): Promise<void> {
+    await this.keys.refresh();
+    await this.committed.refresh();
+  }
+
+  /**
+   * Rotates the signing key of `purpose` (see keys.ts) and logs a key-rotation leaf, so the key
+   * history is part of the append-only record as well as of the published key set.
+   */
+  async rotateKey(purpose: SigningKeyPurpose, reason: string, author: string): Promise<Record<string, unknown>> {
+    const now = this.clock();
+    const { retired, next, at } = await this.keys.rotate(purpose, now, this.keyRotationGraceMs);
+    const publicKey = Buffer.from(next.publicKey, 'hex').toString('base64url');
+    const entry = await this.log.appendEvent(() => canonicalJson({ type: 'key-rotation', purpose, retired: retired.kid, kid: next.kid, publicKey, notBefore: at, createdAt: now, author, reason }));
+    return { purpose, retired: retired.kid, kid: next.kid, publicKey, activeFrom: new Date(at).toISOString(), notBefore: at, logIndex: entry.index };
   }
 
   /** A receipt for a first assignment, or null when `result` stored no record. */
@@ -67,6 +106,6 @@ export class ProofService {
       checkpoint: { size: checkpoint.size, rootHash: checkpoint.rootHash },
       issuedAt: now,
     };
-    return signReceipt(payload, this.keys.receiptSigner());
+    return signReceipt(payload, this.keys.receiptSigner(now));
   }
 }

@@ -7,6 +7,7 @@ import type {
   ConfigVersionSummary,
   Enrollment,
   LogAppendResult,
+  LayerSeedRecord,
   LogEntryRecord,
   SigningKeyRecord,
   ExportFilter,
@@ -29,6 +30,7 @@ export class MemoryStore implements Store {
   private readonly keys = new Map<string, ApiKeyRecord>();
   private readonly log: LogEntryRecord[] = [];
   private readonly signingKeys: SigningKeyRecord[] = [];
+  private readonly seeds = new Map<string, LayerSeedRecord>();
 
   async migrate(): Promise<void> {}
 
@@ -132,6 +134,25 @@ export class MemoryStore implements Store {
     if (this.signingKeys.some((k) => k.kid === record.kid || (k.purpose === record.purpose && k.rotatedAt === null && record.rotatedAt === null))) return false;
     this.signingKeys.push({ ...record });
     return true;
+  }
+
+  async rotateSigningKey(retiringKid: string, at: number, next: SigningKeyRecord): Promise<boolean> {
+    const i = this.signingKeys.findIndex((k) => k.kid === retiringKid && k.purpose === next.purpose && k.rotatedAt === null);
+    if (i < 0 || next.rotatedAt !== null || this.signingKeys.some((k) => k.kid === next.kid)) return false;
+    this.signingKeys[i] = { ...this.signingKeys[i]!, rotatedAt: at };
+    this.signingKeys.push({ ...next });
+    return true;
+  }
+
+  async putLayerSeed(record: LayerSeedRecord): Promise<boolean> {
+    if (this.seeds.has(record.seedCommit)) return false;
+    this.seeds.set(record.seedCommit, { ...record });
+    return true;
+  }
+
+  async getLayerSeed(seedCommit: string): Promise<LayerSeedRecord | null> {
+    const r = this.seeds.get(seedCommit);
+    return r === undefined ? null : { ...r };
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {

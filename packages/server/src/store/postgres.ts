@@ -31,6 +31,7 @@ import type {
   ExportFilter,
   ExposureInput,
   LogAppendResult,
+  LayerSeedRecord,
   LogEntryRecord,
   SigningKeyRecord,
   Store,
@@ -197,6 +198,14 @@ function statements(s: string) {
     listSigningKeys: `SELECT kid, purpose, alg, public_key, private_key, created_at, rotated_at FROM ${s}.signing_keys ORDER BY created_at, kid`,
     insertSigningKey: `INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING kid`,
+    // One statement: the insert runs only if the update retired the current key of that purpose.
+    rotateSigningKey: `WITH retired AS (
+        UPDATE ${s}.signing_keys SET rotated_at = $2 WHERE kid = $1 AND purpose = $4 AND rotated_at IS NULL RETURNING kid)
+      INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
+      SELECT $3, $4, $5, $6, $7, $8, NULL FROM retired RETURNING kid`,
+    insertLayerSeed: `INSERT INTO ${s}.layer_seeds (seed_commit, layer, epoch, sealed, created_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT DO NOTHING RETURNING seed_commit`,
+    layerSeed: `SELECT seed_commit, layer, epoch, sealed, created_at FROM ${s}.layer_seeds WHERE seed_commit = $1`,
     putKey: `INSERT INTO ${s}.api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, hash = EXCLUDED.hash, label = EXCLUDED.label,
         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at`,
@@ -494,6 +503,22 @@ export class PostgresStore implements Store {
       record.rotatedAt,
     ]);
     return rows.length === 1;
+  }
+
+  async rotateSigningKey(retiringKid: string, at: number, next: SigningKeyRecord): Promise<boolean> {
+    if (next.rotatedAt !== null) return false;
+    const rows = await this.query(`rotateSigningKey(${retiringKid} -> ${next.kid})`, this.sql.rotateSigningKey, [retiringKid, at, next.kid, next.purpose, next.alg, next.publicKey, next.privateKey, next.createdAt]);
+    return rows.length === 1;
+  }
+
+  async putLayerSeed(record: LayerSeedRecord): Promise<boolean> {
+    const rows = await this.query(`putLayerSeed(${record.seedCommit})`, this.sql.insertLayerSeed, [record.seedCommit, record.layer, record.epoch, record.sealed, record.createdAt]);
+    return rows.length === 1;
+  }
+
+  async getLayerSeed(seedCommit: string): Promise<LayerSeedRecord | null> {
+    const [r] = await this.query<{ seed_commit: string; layer: string; epoch: number; sealed: string; created_at: string }>(`getLayerSeed(${seedCommit})`, this.sql.layerSeed, [seedCommit]);
+    return r === undefined ? null : { seedCommit: r.seed_commit, layer: r.layer, epoch: r.epoch, sealed: r.sealed, createdAt: toSafeInteger(r.created_at, 'created_at') };
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {

@@ -29,6 +29,7 @@ import type {
   ExposureInput,
   KeyKind,
   LogAppendResult,
+  LayerSeedRecord,
   LogEntryRecord,
   SigningKeyRecord,
   Store,
@@ -111,6 +112,10 @@ const SQL = {
     created_at AS createdAt, rotated_at AS rotatedAt FROM signing_keys ORDER BY created_at, kid`,
   insertSigningKey: `INSERT INTO signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  retireSigningKey: 'UPDATE signing_keys SET rotated_at = ? WHERE kid = ? AND purpose = ? AND rotated_at IS NULL',
+  insertLayerSeed: `INSERT INTO layer_seeds (seed_commit, layer, epoch, sealed, created_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING`,
+  layerSeed: `SELECT seed_commit AS seedCommit, layer, epoch, sealed, created_at AS createdAt FROM layer_seeds WHERE seed_commit = ?`,
   putKey: `INSERT INTO api_keys (id, kind, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, hash = excluded.hash, label = excluded.label,
       created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
@@ -453,6 +458,38 @@ export class SqliteStore implements Store {
       );
     } catch (cause) {
       throw failure(`insertSigningKey(${record.kid})`, cause);
+    }
+  }
+
+  async rotateSigningKey(retiringKid: string, at: number, next: SigningKeyRecord): Promise<boolean> {
+    try {
+      return this.db
+        .transaction((): boolean => {
+          if (next.rotatedAt !== null) return false;
+          if (this.stmt<[number, string, string]>(SQL.retireSigningKey).run(at, retiringKid, next.purpose).changes !== 1) return false;
+          const inserted = this.stmt<[string, string, string, string, string, number, null]>(SQL.insertSigningKey).run(next.kid, next.purpose, next.alg, next.publicKey, next.privateKey, next.createdAt, null).changes;
+          if (inserted !== 1) throw new Error(`signing key ${next.kid} exists already`);
+          return true;
+        })
+        .immediate();
+    } catch (cause) {
+      throw failure(`rotateSigningKey(${retiringKid} -> ${next.kid})`, cause);
+    }
+  }
+
+  async putLayerSeed(record: LayerSeedRecord): Promise<boolean> {
+    try {
+      return this.stmt<[string, string, number, string, number]>(SQL.insertLayerSeed).run(record.seedCommit, record.layer, record.epoch, record.sealed, record.createdAt).changes === 1;
+    } catch (cause) {
+      throw failure(`putLayerSeed(${record.seedCommit})`, cause);
+    }
+  }
+
+  async getLayerSeed(seedCommit: string): Promise<LayerSeedRecord | null> {
+    try {
+      return this.stmt<[string], LayerSeedRecord>(SQL.layerSeed).get(seedCommit) ?? null;
+    } catch (cause) {
+      throw failure(`getLayerSeed(${seedCommit})`, cause);
     }
   }
 

@@ -11,6 +11,8 @@
  *    only for latest + 1, so two concurrent publishers cannot both win;
  *  - log entries are append-only and numbered 0, 1, 2, ... with no gaps (appendLogEntry succeeds
  *    only for index = size), and a config version is logged at most once;
+ *  - one current signing key per purpose; rotation retires it and stores its successor atomically;
+ *  - layer seeds are stored once per commitment and never change;
  *  - everything a method resolved is durable (committed) when its promise resolves.
  */
 
@@ -122,6 +124,21 @@ export interface SigningKeyRecord {
   readonly rotatedAt: number | null;
 }
 
+/**
+ * The secret seed of a committed layer (spec §4.1), sealed at rest (see proofs/sealing.ts). It is
+ * read only to derive the layer key and to reveal it; no response, export or log line carries it
+ * before the reveal.
+ */
+export interface LayerSeedRecord {
+  /** hex SHA-256("sortition/v1/seed" || 0x00 || seed): the commitment logged at launch. */
+  readonly seedCommit: string;
+  readonly layer: string;
+  readonly epoch: number;
+  /** The sealed seed ("aes-256-gcm:..." or "plain:..."; see proofs/sealing.ts). */
+  readonly sealed: string;
+  readonly createdAt: number;
+}
+
 export type LogAppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'INDEX_CONFLICT'; readonly size: number };
 
 export type AppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'VERSION_CONFLICT'; readonly latest: number };
@@ -183,6 +200,16 @@ export interface Store {
    * instances starting at once agree); returns whether this record was stored.
    */
   insertSigningKey(record: SigningKeyRecord): Promise<boolean>;
+  /**
+   * Rotation, atomically: sets rotatedAt = `at` on the current key `retiringKid` and stores `next`
+   * (same purpose, rotatedAt null) as the new current key. False (and nothing changed) when
+   * `retiringKid` is not the current key of `next.purpose` (someone else rotated first).
+   */
+  rotateSigningKey(retiringKid: string, at: number, next: SigningKeyRecord): Promise<boolean>;
+
+  /** Stores a committed layer's sealed seed; false when its commitment is already stored. */
+  putLayerSeed(record: LayerSeedRecord): Promise<boolean>;
+  getLayerSeed(seedCommit: string): Promise<LayerSeedRecord | null>;
 
   putKey(record: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;

@@ -287,5 +287,30 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         const racing = await Promise.all(['x', 'y', 'z'].map((kid) => store.insertSigningKey(signingKeyFixture(kid, { purpose: 'receipt', rotatedAt: null, createdAt: 5 }))));
         expect(racing.every((r) => !r)).toBe(true);
       }));
+
+    it('rotates a signing key atomically: the current one is retired and its successor stored, once', () =>
+      withStore(async (store) => {
+        expect(await store.insertSigningKey(signingKeyFixture('c1'))).toBe(true);
+        expect(await store.insertSigningKey(signingKeyFixture('r1', { purpose: 'receipt' }))).toBe(true);
+        const next = (kid: string): SigningKeyRecord => signingKeyFixture(kid, { createdAt: 1_773_446_500_000, publicKey: '33'.repeat(32) });
+        expect(await store.rotateSigningKey('r1', 1_773_446_500_000, next('c2'))).toBe(false); // r1 is not a checkpoint key
+        expect(await store.rotateSigningKey('nope', 1_773_446_500_000, next('c2'))).toBe(false);
+        const racing = await Promise.all(['c2', 'c3', 'c4'].map((kid) => store.rotateSigningKey('c1', 1_773_446_500_000, next(kid))));
+        expect(racing.filter(Boolean).length).toBe(1);
+        const winner = ['c2', 'c3', 'c4'][racing.indexOf(true)]!;
+        const keys = await store.listSigningKeys();
+        expect(keys.filter((k) => k.purpose === 'checkpoint')).toEqual([signingKeyFixture('c1', { rotatedAt: 1_773_446_500_000 }), next(winner)]);
+        expect(keys.filter((k) => k.purpose === 'receipt')).toEqual([signingKeyFixture('r1', { purpose: 'receipt' })]);
+        expect(await store.rotateSigningKey('c1', 1_773_446_600_000, next('c5'))).toBe(false); // retired already
+      }));
+
+    it('stores a layer seed once per commitment and reads it back exactly', () =>
+      withStore(async (store) => {
+        const seed = { seedCommit: 'ab'.repeat(32), layer: 'checkout', epoch: 2, sealed: 'aes-256-gcm:v1:00:11', createdAt: 1_773_446_400_000 };
+        expect(await store.getLayerSeed(seed.seedCommit)).toBeNull();
+        expect(await store.putLayerSeed(seed)).toBe(true);
+        expect(await store.putLayerSeed({ ...seed, sealed: 'other' })).toBe(false);
+        expect(await store.getLayerSeed(seed.seedCommit)).toEqual(seed);
+      }));
   });
 }

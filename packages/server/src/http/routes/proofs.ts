@@ -2,7 +2,22 @@
 import { buildBundle } from '../../proofs/bundle.js';
 import { HttpError } from '../errors.js';
 import { parseVersion, type Route } from '../route.js';
-import { ConsistencyQuery, ConsistencyResponse, InclusionQuery, InclusionResponse, KeySetResponse, LogEntryResponse, LogIndexParams, ProofQuery, VersionParams } from '../schemas.js';
+import { Type } from '@sinclair/typebox';
+import { ConsistencyQuery, ConsistencyResponse, InclusionQuery, InclusionResponse, LogEntryResponse, LogIndexParams, ProofQuery, VersionParams } from '../schemas.js';
+
+const PublishedKey = Type.Object({
+  kid: Type.String({ description: 'key id: purpose "-" first 16 hex digits of SHA-256 of the public key; receipts name it in their JWS header' }),
+  alg: Type.Literal('Ed25519'),
+  purpose: Type.Union([Type.Literal('checkpoint'), Type.Literal('receipt')]),
+  publicKey: Type.String({ description: 'base64url of the 32-byte Ed25519 public key' }),
+  jwk: Type.Object({ kty: Type.Literal('OKP'), crv: Type.Literal('Ed25519'), x: Type.String(), kid: Type.String(), alg: Type.Literal('Ed25519'), use: Type.Literal('sig') }),
+  noteVerifierKey: Type.Optional(Type.String({ description: 'signed-note verifier key (name+keyid+base64), checkpoint keys only; its key ID is the one in each checkpoint signature line' })),
+  notBefore: Type.Integer({ description: 'unix ms from which the key signs' }),
+  notAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'unix ms from which it no longer signs (rotated), null while current' }),
+  created: Type.String(),
+  rotated: Type.Union([Type.String(), Type.Null()]),
+});
+const KeySetResponse = Type.Object({ origin: Type.String(), keys: Type.Array(PublishedKey) });
 
 function parseLogNumber(text: string, field: string): number {
   const n = Number(text);
@@ -32,7 +47,7 @@ export function proofRoutes(): Route[] {
       schema: { querystring: ProofQuery },
       handler: async (ctx, request) => {
         const q = request.query as { unit: string; experiment: string; at: string; unitType?: string };
-        const outcome = await buildBundle(ctx.store, ctx.proofs.log, ctx.proofs.keys.publicKeySet(), { unit: q.unit, experiment: q.experiment, at: parseAt(q.at), unitType: q.unitType });
+        const outcome = await buildBundle(ctx.store, ctx.proofs.log, ctx.proofs.keys.publicKeySet(), { unit: q.unit, experiment: q.experiment, at: parseAt(q.at), unitType: q.unitType }, ctx.proofs.committed);
         if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message, { field: outcome.field, fix: outcome.fix });
         return outcome.bundle;
       },
@@ -40,12 +55,13 @@ export function proofRoutes(): Route[] {
     {
       method: 'GET',
       url: '/.well-known/sortition-keys.json',
-      summary: 'The public keys of the service: the checkpoint key (signed notes) and the receipt key (JWS); never a private key',
+      summary: 'The public keys of the service, current and retired, with their validity windows: checkpoint keys (signed notes) and receipt keys (JWS); never a private key',
       tag: 'proofs',
       permission: null,
       schema: { response: { 200: KeySetResponse } },
       handler: async (ctx, _request, reply) => {
-        void reply.header('cache-control', 'public, max-age=300');
+        void reply.header('cache-control', 'public, max-age=60');
+        await ctx.proofs.keys.refresh();
         return ctx.proofs.keys.publicKeySet();
       },
     },

@@ -99,4 +99,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationBody>[] = 
       CREATE UNIQUE INDEX signing_keys_current ON ${s}.signing_keys (purpose) WHERE rotated_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'committed layer seeds',
+    up: (s: string) => `
+      -- Secret seeds of committed layers (spec 4.1), sealed; keyed by their logged commitment.
+      CREATE TABLE ${s}.layer_seeds (
+        seed_commit text    PRIMARY KEY,
+        layer       text    NOT NULL,
+        epoch       integer NOT NULL CHECK (epoch >= 1),
+        sealed      text    NOT NULL,
+        created_at  bigint  NOT NULL
+      );
+    `,
+  },
 ]);

@@ -94,4 +94,18 @@ export const SQLITE_MIGRATIONS: readonly Migration<string>[] = Object.freeze([
       CREATE UNIQUE INDEX signing_keys_current ON signing_keys (purpose) WHERE rotated_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'committed layer seeds',
+    up: `
+      -- Secret seeds of committed layers (spec 4.1), sealed; keyed by their logged commitment.
+      CREATE TABLE layer_seeds (
+        seed_commit TEXT    PRIMARY KEY NOT NULL,
+        layer       TEXT    NOT NULL,
+        epoch       INTEGER NOT NULL CHECK (epoch >= 1),
+        sealed      TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ]);
