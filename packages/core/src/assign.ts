@@ -28,7 +28,14 @@ export type Reason =
   /** Input error: see `error`. */
   | 'ERROR';
 
-export type AssignErrorCode = UnitIdErrorCode | 'EXPERIMENT_NOT_FOUND' | 'UNIT_MISSING' | 'INVALID_NOW';
+/**
+ * Codes a server adds when it holds a result back instead of guessing (spec §4.1: a committed layer
+ * before its beacon is supplied, or whose key cannot be derived, or whose config does not match its
+ * launch). assign() itself never returns them; they are here so every runtime shares one type.
+ */
+export type CommittedLayerErrorCode = 'COMMITTED_LAYER_AWAITING_BEACON' | 'COMMITTED_LAYER_UNAVAILABLE' | 'COMMITTED_LAYER_MISMATCH';
+
+export type AssignErrorCode = UnitIdErrorCode | 'EXPERIMENT_NOT_FOUND' | 'UNIT_MISSING' | 'INVALID_NOW' | CommittedLayerErrorCode;
 
 export type StickyStatus =
   /** No record was given. */

@@ -4,7 +4,7 @@
  * rules); everything else is the same engine as the main entry.
  */
 export { assign, activePhase } from './assign.js';
-export type { AssignErrorCode, AssignInput, Assignment, ExposureEvent, Reason, StickyRecord, StickyStatus, TargetingOutcome } from './assign.js';
+export type { AssignErrorCode, CommittedLayerErrorCode, AssignInput, Assignment, ExposureEvent, Reason, StickyRecord, StickyStatus, TargetingOutcome } from './assign.js';
 export { compileTrustedConfig } from './config/trusted.js';
 export type { CompileResult, CompiledConfig, CompiledExperiment, CompiledLayer, CompiledPhase } from './config/build.js';
 export type { ConfigDocument } from './config/schema.js';

@@ -5,6 +5,7 @@
 export { assign, activePhase } from './assign.js';
 export type {
   AssignErrorCode,
+  CommittedLayerErrorCode,
   AssignInput,
   Assignment,
   ExposureEvent,

@@ -21,7 +21,7 @@
  * commitment as the key), exports, responses or logs.
  */
 import { randomBytes } from 'node:crypto';
-import { canonicalJson, compileConfig, toHex, type Assignment, type CompiledConfig } from '@sortition/core';
+import { canonicalJson, compileConfig, toHex, type Assignment, type CommittedLayerErrorCode, type CompiledConfig } from '@sortition/core';
 import { deriveLayerKey, operatorBeaconRandomness, QUICKNET, roundAt, roundTime, seedCommitment, verifyBeacon } from '@sortition/proofs';
 import type { EvaluateRequest, Evaluator } from '../assignments/evaluator.js';
 import type { Store } from '../store/types.js';
@@ -42,7 +42,7 @@ export class CommittedLayerError extends Error {
 }
 
 export interface Blocked {
-  readonly code: 'COMMITTED_LAYER_AWAITING_BEACON' | 'COMMITTED_LAYER_UNAVAILABLE' | 'COMMITTED_LAYER_MISMATCH';
+  readonly code: CommittedLayerErrorCode;
   readonly message: string;
   readonly layer: string;
 }
@@ -287,8 +287,7 @@ export class CommittedLayers {
     return keys.map((k) => {
       const b = s.blocked.get(k);
       if (b === undefined) return results[i++]!;
-      // The code is not one of core's AssignErrorCodes: core has no notion of committed layers.
-      const error = { code: b.code, message: b.message } as unknown as Assignment['error'];
+      const error: Assignment['error'] = { code: b.code, message: b.message };
       return { experiment: k, variant: null, value: null, reason: 'ERROR', error, layer: config.experiments.get(k)?.layer.id ?? b.layer, slot: null, phase: null, configVersion: config.version, targeting: 'none', holdout: null, stickyStatus: 'none', stickyWrite: null, exposure: null };
     });
   }
