@@ -36,8 +36,8 @@ export default tseslint.config(
   {
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/extensions': ['.ts', '.js', '.mjs'],
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.tsx', '.js', '.mjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
       'import-x/resolver': { typescript: { project: './tsconfig.json', conditionNames: ['source', 'import', 'node', 'default'] } },
     },
     languageOptions: { globals: { ...globals.node } },
@@ -48,6 +48,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-empty': ['error', { allowEmptyCatch: false }],
+    },
+  },
+  {
+    // The dashboard's browser code (React, checked by packages/dashboard/tsconfig.json).
+    files: ['packages/dashboard/src/app/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    settings: {
+      'import-x/resolver': { typescript: { project: './packages/dashboard/tsconfig.json', conditionNames: ['source', 'import', 'browser', 'default'] } },
     },
   },
   {

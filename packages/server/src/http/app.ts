@@ -1,7 +1,7 @@
 /**
  * The Fastify application: registers the route table with authentication, JSON errors everywhere
  * (stable code, message naming the field and the fix, never a stack trace), body limits, the SSE
- * stream and /openapi.json.
+ * stream, /openapi.json, and the dashboard at `/` (routes/dashboard.ts).
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hashKey, allows } from '../keys.js';
@@ -9,12 +9,18 @@ import type { ApiKeyRecord } from '../store/types.js';
 import { HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { payloadEtag, routes, type AppContext, type Route } from './routes.js';
+import { answerDashboardNavigation, mountDashboard } from './routes/dashboard.js';
 
 export interface AppOptions {
   readonly logger?: boolean;
   /** How long a successful key lookup is trusted before the store is asked again. */
   readonly keyCacheMs?: number;
   readonly version?: string;
+  /**
+   * Directory of the built dashboard served at `/` (default: @sortition/dashboard's dist/); null
+   * serves none. A directory without index.html counts as not built: `/` then says how to build it.
+   */
+  readonly dashboardDir?: string | null;
 }
 
 interface AjvError {
@@ -145,9 +151,12 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
     if (http.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendError(reply, http);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, { fix: 'see /openapi.json for the API' })),
-  );
+  const dashboard = mountDashboard(app, options.dashboardDir);
+  app.setNotFoundHandler((request, reply) => {
+    // A browser opening a dashboard page (/experiments/...) gets the dashboard; API paths stay JSON.
+    if (answerDashboardNavigation(dashboard, request, reply)) return reply;
+    return sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, { fix: 'see /openapi.json for the API' }));
+  });
 
   app.get('/openapi.json', async () => openapi);
 
