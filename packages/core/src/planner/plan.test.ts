@@ -490,6 +490,39 @@ describe('plan: phases and history', () => {
     }
   });
 
+  it('a variant added mid-phase with no slots in the running phase waits for a scheduled phase; giving it running slots is refused', () => {
+    const withChallenger = (d: ConfigDocument): void => {
+      exp(d).variants.push({ key: 'challenger', value: { flow: 'newest' } });
+    };
+    // Added, unallocated now, allocated unused slots in a phase that starts later: nobody moves.
+    const scheduled = run(
+      base(),
+      propose(base(), (d) => {
+        withChallenger(d);
+        exp(d).phases.push({ id: 'p2', startsAt: LATER, reason: 'third arm', allocation: { ...structuredClone(phase(d, 'p1').allocation), challenger: [[4000, 6000]] } });
+      }),
+    );
+    expect(experimentPlan(scheduled).reasons).toEqual([]);
+    expect(experimentPlan(scheduled).verdict).toBe('safe');
+    expect(experimentPlan(scheduled).changes).toContain('variants');
+    // Slots for the new variant in the running phase change what that phase serves.
+    const running = run(
+      base(),
+      propose(base(), (d) => {
+        withChallenger(d);
+        phase(d, 'p1').allocation['challenger'] = [[4000, 5000]];
+      }),
+    );
+    expect(experimentPlan(running).verdict).toBe('refused');
+    expect(experimentPlan(running).reasons.join()).toMatch(/variants changed while phase "p1" is running/);
+    // Changing an existing value alongside an addition is still refused.
+    const changedValue = run(base(), propose(base(), (d) => {
+      withChallenger(d);
+      exp(d).variants[1]!.value = { flow: 'newer' };
+    }));
+    expect(experimentPlan(changedValue).verdict).toBe('refused');
+  });
+
   it('description edits move nobody and are allowed mid-phase', () => {
     const report = run(
       base(),

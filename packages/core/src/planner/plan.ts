@@ -80,6 +80,26 @@ function variantValues(experiment: CompiledExperiment): unknown {
   return Object.fromEntries(experiment.variants.map((v) => [v.key, v.value ?? null]));
 }
 
+/**
+ * True when `next` keeps every variant of `prev` with the same value and only adds variants to
+ * which phase `phaseId` of `next` allocates no slots.
+ */
+function onlyUnservedAdditions(prev: CompiledExperiment, next: CompiledExperiment, phaseId: string): boolean {
+  const before = new Map(prev.variants.map((v) => [v.key, v.value ?? null]));
+  const after = new Map(next.variants.map((v) => [v.key, v.value ?? null]));
+  for (const [key, value] of before) {
+    if (!after.has(key) || !same(value, after.get(key))) return false;
+  }
+  const index = next.phaseIndex.get(phaseId);
+  const allocation = index === undefined ? undefined : next.phases[index]?.doc.allocation;
+  for (const key of after.keys()) {
+    if (before.has(key)) continue;
+    const ranges = allocation?.[key];
+    if (ranges !== undefined && ranges.some(([start, end]) => end > start)) return false;
+  }
+  return true;
+}
+
 function describedAs(experiment: CompiledExperiment): unknown {
   return [experiment.doc.description, Object.fromEntries(experiment.variants.map((v) => [v.key, v.description]))];
 }
@@ -223,9 +243,12 @@ function planExperiment(ctx: Context, key: string): PlannedExperiment {
     }
   }
 
-  // Who is eligible, and what a variant serves, are fixed for a phase.
+  // Who is eligible, and what a variant serves, are fixed for a phase. Adding a variant is not a
+  // change to what the running phase serves as long as that phase gives it no slots: it waits for
+  // a later phase (scheduled in this same version) to be allocated.
   if (running && toPhase !== undefined && toPhase.id === fromPhase.id) {
     for (const c of ['targeting', 'variants', 'holdouts'] as const) {
+      if (c === 'variants' && prev !== undefined && onlyUnservedAdditions(prev, next, toPhase.id)) continue;
       if (changes.includes(c)) {
         reasons.push(`${c} changed while phase "${fromPhase.id}" is running; changing who is eligible or what a variant serves mid-phase mixes populations. Start a new phase at the publish time, with a reason`);
       }
