@@ -75,14 +75,16 @@ describe('proposeAllocation', () => {
     expect(slots(doc, 'price_anchor', 'main')).toEqual({ monthly_first: 25000, annual_first: 25000, quarterly_first: 10000 });
   });
 
-  it('adds a variant to a running experiment only in a way the planner still refuses (it wants a phase starting exactly at publish)', () => {
+  it('adds a variant to a running experiment through a scheduled phase; the running phase gives it no slots, so the planner accepts it', () => {
     const newPhase = { id: 'three_way', startsAt: '2026-04-16T00:00:00Z', reason: 'add quarterly', carryover: 'rerandomize' as const, exclude: [] };
     const { doc } = proposeAllocation(CONFIG, { experiment: 'price_anchor', coverage: 60000, weights: { monthly_first: 1, annual_first: 1, quarterly_first: 1 }, newVariants: [{ key: 'quarterly_first' }], newPhase }, NOW);
+    expect(slots(doc, 'price_anchor', 'main')['quarterly_first'] ?? 0).toBe(0);
     const report = plan(CONFIG, doc, { now: NOW });
-    expect(report.verdict).toBe('refused');
-    expect(report.experiments.find((e) => e.experiment === 'price_anchor')!.reasons.join(' ')).toMatch(/variants changed while phase "main" is running/);
-    // At exactly the publish time (which only an offline plan can pick) the same change is declared.
-    expect(plan(CONFIG, proposeAllocation(CONFIG, { experiment: 'price_anchor', coverage: 60000, weights: { monthly_first: 1, annual_first: 1, quarterly_first: 1 }, newVariants: [{ key: 'quarterly_first' }], newPhase }, NOW).doc, { now: Date.parse(newPhase.startsAt) }).verdict).toBe('declared');
+    expect(report.experiments.find((e) => e.experiment === 'price_anchor')!.reasons).toEqual([]);
+    expect(report.verdict).toBe('declared');
+    // The same variant given slots in the running phase instead is refused.
+    const inRunning = proposeAllocation(CONFIG, { experiment: 'price_anchor', coverage: 60000, weights: { monthly_first: 25000, annual_first: 25000, quarterly_first: 10000 }, newVariants: [{ key: 'quarterly_first' }], newPhase: null }, NOW);
+    expect(plan(CONFIG, inRunning.doc, { now: NOW }).verdict).toBe('refused');
   });
 
   it('names the field and the fix for requests it cannot turn into a config', () => {

@@ -158,7 +158,7 @@ function ChangeForm({ experimentKey, onPublished }: { readonly experimentKey: st
           <div className="row add-variant">
             <Field label="New variant key" error={errorFor(proposal.error, 'new-variant')} help={
                 running
-                  ? 'On a running experiment the planner accepts a new variant only with a new phase starting at the very moment of publishing, which the service times with its own clock: expect the preview to refuse it. Experiments that have not started take new variants freely.'
+                  ? 'On a running experiment a new variant gets slots only in a new phase: tick "Make this a new phase" below and schedule it. The phase in force keeps serving exactly what it serves now. Experiments that have not started take new variants freely.'
                   : 'The experiment has not started: new variants are taken as they are.'
               }>
               {(p) => <input {...p} type="text" value={form.newVariant} spellCheck={false} onChange={(e) => update({ newVariant: e.target.value })} onKeyDown={(e) => (e.key === 'Enter' ? (e.preventDefault(), addVariant()) : undefined)} />}
