@@ -11,6 +11,7 @@ import { runKeygen } from './commands/keygen.js';
 import { formatPlan, runPlan } from './commands/plan.js';
 import { runProve } from './commands/prove.js';
 import { runServe, serveDefaults } from './commands/serve.js';
+import { registerSimulate } from './commands/simulate.js';
 import { runValidate } from './commands/validate.js';
 import { formatVerify, readVerifyFiles, verifyBundle } from './commands/verify.js';
 import { CliError } from './config-file.js';
@@ -71,6 +72,7 @@ export function buildProgram(emit: (out: Output) => void): Command {
     });
 
   registerAnalyze(program, emit);
+  registerSimulate(program, emit);
 
   program
     .command('prove')
