@@ -78,6 +78,7 @@ export function formatPlan(report: PlanReport): string {
       lines.push(`    moved: ${t.movedSlots} slots (${pct(t.movedShare)} of traffic); entering: ${t.enteringSlots} slots; exposed units moving: ${t.exposedMoving === null ? 'unknown (assumed > 0)' : String(t.exposedMoving)}`);
     }
     for (const r of e.reasons) lines.push(`  ! ${r}`);
+    for (const w of e.warnings) lines.push(`  ~ warning: ${w}`);
   }
   return lines.join('\n');
 }

@@ -523,6 +523,25 @@ describe('plan: phases and history', () => {
     expect(experimentPlan(changedValue).verdict).toBe('refused');
   });
 
+  it('warns when slots enter a running experiment in a different ratio than its split, not when every arm grows in proportion', () => {
+    const treatmentOnly = run(base(), propose(base(), (d) => (phase(d, 'p1').allocation['treatment'] = [[2000, 5000]])));
+    expect(experimentPlan(treatmentOnly).verdict).toBe('safe');
+    expect(experimentPlan(treatmentOnly).warnings).toHaveLength(1);
+    expect(experimentPlan(treatmentOnly).warnings[0]).toMatch(/1000 slots join the experiment on publish split control 0\.0%, treatment 100\.0%, while the phase's split is control 40\.0%, treatment 60\.0%/);
+    const proportional = run(
+      base(),
+      propose(base(), (d) => {
+        phase(d, 'p1').allocation['control'] = [[0, 2000], [4000, 5000]];
+        phase(d, 'p1').allocation['treatment'] = [[2000, 4000], [5000, 6000]];
+      }),
+    );
+    expect(experimentPlan(proportional).verdict).toBe('safe');
+    expect(experimentPlan(proportional).warnings).toEqual([]);
+    // Before the experiment starts there is nobody to enter unevenly.
+    const notRunning = run(base(), propose(base(), (d) => d.experiments.push({ key: 'later', layer: 'main', variants: [{ key: 'a' }, { key: 'b' }], phases: [{ id: 'l1', startsAt: LATER, allocation: { a: [[6000, 7000]] } }] })));
+    expect(experimentPlan(notRunning, 'later').warnings).toEqual([]);
+  });
+
   it('description edits move nobody and are allowed mid-phase', () => {
     const report = run(
       base(),

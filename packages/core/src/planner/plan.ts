@@ -21,7 +21,7 @@ import { activePhase } from '../assign.js';
 import type { CompiledConfig, CompiledExperiment, CompiledLayer } from '../config/compile.js';
 import { compileConfig } from '../config/compile.js';
 import { exposureOf, round6, same, servingPhase, transition, type PlannedTransition } from './transition.js';
-import type { ExperimentPlan, LayerPlan, PlanOptions, PlanReport, Verdict } from './types.js';
+import { NONE, type ExperimentPlan, type LayerPlan, type PlanOptions, type PlanReport, type Transition, type Verdict } from './types.js';
 
 export { NONE } from './types.js';
 export type { ExperimentPlan, ExposedUnits, LayerPlan, MatrixCell, PlanOptions, PlanReport, Transition, Verdict } from './types.js';
@@ -100,6 +100,39 @@ function onlyUnservedAdditions(prev: CompiledExperiment, next: CompiledExperimen
   return true;
 }
 
+/**
+ * Slots entering a running experiment (from no variant to some variant) in a ratio that differs from
+ * the split of the phase they enter. Units in those slots who visited before without being enrolled
+ * then enter the arms unevenly, and the estimate for the phase they first enter in compares
+ * different populations. Sticky and safe for assignment, but biased for analysis.
+ */
+function unevenEntry(t: Transition): string[] {
+  if (t.reshuffle || t.declaredBy === 'rerandomize' || t.enteringSlots === 0) return [];
+  const entering = new Map<string, number>();
+  const total = new Map<string, number>();
+  for (const cell of t.matrix) {
+    if (cell.to === NONE) continue;
+    total.set(cell.to, (total.get(cell.to) ?? 0) + cell.slots);
+    if (cell.from === NONE) entering.set(cell.to, (entering.get(cell.to) ?? 0) + cell.slots);
+  }
+  const sum = (m: ReadonlyMap<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+  const enteringSum = sum(entering);
+  const totalSum = sum(total);
+  if (enteringSum === 0 || totalSum === 0) return [];
+  let worst = 0;
+  for (const [variant, slots] of total) worst = Math.max(worst, Math.abs((entering.get(variant) ?? 0) / enteringSum - slots / totalSum));
+  // One percentage point: below it the imbalance is rounding in the slot arithmetic.
+  if (worst < 0.01) return [];
+  const pct = (m: ReadonlyMap<string, number>, of: number): string =>
+    [...total.keys()].sort().map((v) => `${v} ${(((m.get(v) ?? 0) / of) * 100).toFixed(1)}%`).join(', ');
+  const where = t.trigger === 'publish' ? 'on publish' : `when phase "${String(t.toPhase)}" starts`;
+  return [
+    `${t.enteringSlots} slots join the experiment ${where} split ${pct(entering, enteringSum)}, while the phase's split is ${pct(total, totalSum)}: ` +
+      'units that visited before without being enrolled will enter the arms unevenly, which biases the estimate for the phase they first enter in. ' +
+      'Grow every variant in proportion to the split, or start a new phase with carryover: rerandomize',
+  ];
+}
+
 function describedAs(experiment: CompiledExperiment): unknown {
   return [experiment.doc.description, Object.fromEntries(experiment.variants.map((v) => [v.key, v.description]))];
 }
@@ -129,6 +162,7 @@ function removedExperiment(prev: CompiledExperiment, now: number): PlannedExperi
       exposedUnits: null,
       verdict: running ? 'refused' : 'safe',
       reasons: running ? [`experiment "${prev.key}" is running; removing it drops its units and its history. Set endsAt to end it, and remove it once ended`] : [],
+      warnings: [],
     },
     reshuffleBlocked: false,
   };
@@ -256,6 +290,7 @@ function planExperiment(ctx: Context, key: string): PlannedExperiment {
   }
 
   const transitions = planned.map((p) => p.transition);
+  const warnings = running ? transitions.flatMap((t) => unevenEntry(t)) : [];
   const verdict: Verdict =
     reasons.length > 0 ? 'refused' : !changed ? 'unchanged' : transitions.some((t) => t.declared && t.movedSlots > 0) ? 'declared' : 'safe';
   const publish = planned[0];
@@ -269,6 +304,7 @@ function planExperiment(ctx: Context, key: string): PlannedExperiment {
       exposedUnits: exposure === null ? null : round6(exposure.total),
       verdict,
       reasons,
+      warnings,
     },
     reshuffleBlocked: publish !== undefined && publish.transition.reshuffle && publish.undeclared,
   };

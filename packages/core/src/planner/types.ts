@@ -63,6 +63,11 @@ export interface ExperimentPlan {
   readonly verdict: Verdict;
   /** Why, and how to make a refused change acceptable. */
   readonly reasons: readonly string[];
+  /**
+   * What the change allows but an analyst must know: e.g. slots entering a running experiment in a
+   * different ratio than the split in force, so units seen before the change join the arms unevenly.
+   */
+  readonly warnings: readonly string[];
 }
 
 export interface LayerPlan {
