@@ -10,6 +10,7 @@ import { runDemo } from './commands/demo.js';
 import { runKeygen } from './commands/keygen.js';
 import { formatPlan, runPlan } from './commands/plan.js';
 import { runProve } from './commands/prove.js';
+import { runRotateKey } from './commands/rotate-key.js';
 import { runServe, serveDefaults } from './commands/serve.js';
 import { registerSimulate } from './commands/simulate.js';
 import { runValidate } from './commands/validate.js';
@@ -89,6 +90,17 @@ export function buildProgram(emit: (out: Output) => void): Command {
     .action(async (o: { url: string; key: string; unit: string; experiment: string; at: string; unitType?: string; receipt?: string; attr: string[]; out?: string }) => {
       const r = await runProve({ url: o.url, key: o.key, unit: o.unit, experiment: o.experiment, at: o.at, unitType: o.unitType, receipt: o.receipt, attrs: o.attr, out: o.out });
       emit({ stdout: r.file === null ? json(r.bundle) : `wrote ${r.file}`, exitCode: 0 });
+    });
+
+  program
+    .command('rotate-key')
+    .description('rotate the service\'s checkpoint or receipt signing key (POST /v1/signing-keys/rotate); the old key stays published')
+    .requiredOption('--url <url>', 'service URL, e.g. http://127.0.0.1:8080')
+    .requiredOption('--key <key>', 'admin API key')
+    .requiredOption('--purpose <purpose>', 'checkpoint or receipt')
+    .requiredOption('--reason <text>', 'why the key is rotated (logged in the transparency log)')
+    .action(async (o: { url: string; key: string; purpose: string; reason: string }) => {
+      emit({ stdout: json(await runRotateKey({ url: o.url, key: o.key, purpose: o.purpose, reason: o.reason })), exitCode: 0 });
     });
 
   program

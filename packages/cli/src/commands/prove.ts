@@ -9,6 +9,7 @@ import { compileConfig, type ConditionDocument } from '@sortition/core';
 import { base64urlDecode, parseCheckpoint } from '@sortition/proofs';
 import { CliError, parseNow } from '../config-file.js';
 import { parseAttributes } from './assign.js';
+import { serviceJson } from './service-request.js';
 
 export interface ProveOptions {
   readonly url: string;
@@ -39,33 +40,12 @@ function read(condition: ConditionDocument | undefined, out = new Set<string>())
   return out;
 }
 
-async function getJson(f: typeof fetch, url: string, key: string): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await f(url, { headers: { authorization: `Bearer ${key}` } });
-  } catch (error) {
-    throw new CliError('NETWORK', `cannot reach ${url}: ${(error as Error).message}`, { cause: error });
-  }
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new CliError('BAD_RESPONSE', `${url} answered ${response.status} with a body that is not JSON`);
-  }
-  if (!response.ok) {
-    const e = (body as { error?: { code?: string; message?: string; field?: string } }).error;
-    throw new CliError(e?.code ?? 'HTTP_ERROR', `${url} answered ${response.status}: ${e?.message ?? text}${e?.field === undefined ? '' : ` (field ${e.field})`}`, { exitCode: 1 });
-  }
-  return body;
-}
-
 export async function runProve(options: ProveOptions): Promise<ProveResult> {
   const f = options.fetch ?? fetch;
   const at = parseNow(options.at, () => Date.now());
   const base = options.url.replace(/\/+$/, '');
   const query = new URLSearchParams({ unit: options.unit, experiment: options.experiment, at: String(at), ...(options.unitType === undefined ? {} : { unitType: options.unitType }) });
-  const bundle = (await getJson(f, `${base}/v1/proofs?${query.toString()}`, options.key)) as Record<string, unknown>;
+  const bundle = (await serviceJson(f, 'GET', `${base}/v1/proofs?${query.toString()}`, options.key)) as Record<string, unknown>;
 
   if (options.attrs.length > 0) {
     const compiled = compileConfig((bundle['config'] as { document?: unknown } | undefined)?.document);
@@ -89,7 +69,7 @@ export async function runProve(options: ProveOptions): Promise<ProveResult> {
     bundle['receipt'] = token;
     const cp = parseCheckpoint(String(bundle['checkpoint']).split('\n\n')[0] + '\n');
     if (cp.ok && size >= 1 && size < cp.checkpoint.size) {
-      const proof = (await getJson(f, `${base}/v1/log/proof/consistency?from=${size}&to=${cp.checkpoint.size}`, options.key)) as { proof: string[] };
+      const proof = (await serviceJson(f, 'GET', `${base}/v1/log/proof/consistency?from=${size}&to=${cp.checkpoint.size}`, options.key)) as { proof: string[] };
       bundle['receiptConsistency'] = proof.proof;
     }
   }
