@@ -45,6 +45,17 @@ describe('SortitionClient offline (bootstrap payload)', () => {
     expect(throwing.get('button', 'u1', 'd', { attributes: { country: 'DE' } }).errorCode).toBeUndefined();
   });
 
+  it('answers SERVER_ONLY for experiments the payload reserves for the service (committed layers), and writes nothing', () => {
+    const sticky = new MemoryStickyAdapter();
+    const sink = collectingSink();
+    const c = new SortitionClient({ payload: { version: 1, config: testConfig(), serverOnly: { experiments: ['button'] } }, sticky, clock: () => NOW, exposureSink: sink });
+    expect(c.get('button', 'u1', 'd', { attributes: { country: 'DE' } })).toMatchObject({ value: 'd', variant: null, reason: 'ERROR', errorCode: 'SERVER_ONLY' });
+    expect(sticky.get('userId', 'u1', 'button')).toBeNull();
+    expect(sink.events).toEqual([]);
+    // Other experiments of the same payload evaluate locally as before.
+    expect(c.get('layout', { anonymousId: 'a1' }, { columns: 0 }).reason).toBe('ASSIGNED');
+  });
+
   it('reports NOT_READY before any config', () => {
     const c = new SortitionClient({ sticky: new MemoryStickyAdapter(), exposureSink: null });
     expect(c.get('button', 'u1', 'd')).toMatchObject({ value: 'd', reason: 'ERROR', errorCode: 'NOT_READY' });

@@ -5,7 +5,7 @@
 import { assign, canonicalUnitId, compileTrustedConfig, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type Reason } from '@sortition/core/engine';
 import { SortitionSdkError, type SdkErrorCode } from './errors.js';
 import { ExposureBatcher, serviceExposureSender, type ExposureSink } from './exposures.js';
-import type { MetricSink } from './metrics.js';
+import { MetricBatcher, serviceMetricSender, type MetricSink } from './metrics.js';
 import type { StickyAdapter } from './sticky/types.js';
 import { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
 
@@ -17,6 +17,8 @@ export interface SdkPayload {
   readonly config: unknown;
   /** The ETag the service gave this payload, if known (lets the first request be a 304). */
   readonly etag?: string;
+  /** Experiments only the service can evaluate (committed layers, spec §4.1); the SDK answers SERVER_ONLY. */
+  readonly serverOnly?: { readonly experiments: readonly string[]; readonly reason?: string };
 }
 
 /** A unit id for the experiment's layer unit type, or ids by unit type ({ userId, anonymousId }). */
@@ -90,8 +92,10 @@ export interface SortitionClientOptions {
   /** How long the stream may stay down before the config counts as "stale" (default 60 000 ms). */
   readonly staleAfterMs?: number;
   /**
-   * Where track() sends metric events: a MetricBatcher (with httpMetricSender to a collector) or any
-   * `{ track(event) }`. Default none: track() drops the events and reports METRIC_DROPPED once.
+   * Where track() sends metric events. Default: a MetricBatcher posting to the service's
+   * POST /v1/metrics (with the SDK key) when baseUrl is given, else none. null, or none: track()
+   * drops the events and reports METRIC_DROPPED once. Or a MetricBatcher with httpMetricSender to a
+   * collector of your own, or any `{ track(event) }`.
    */
   readonly metricSink?: MetricSink | null;
   /** Flush exposures when this document becomes hidden (only for the default batcher). */
@@ -104,9 +108,24 @@ interface Loaded {
   readonly version: number;
   readonly hash: string | null;
   readonly etag: string | null;
+  readonly serverOnly: ReadonlySet<string>;
 }
 
-function normalisePayload(raw: unknown): { config: unknown; version: number | null; hash: string | null; etag: string | null } {
+interface NormalisedPayload {
+  readonly config: unknown;
+  readonly version: number | null;
+  readonly hash: string | null;
+  readonly etag: string | null;
+  readonly serverOnly: ReadonlySet<string>;
+}
+
+function serverOnlyOf(value: unknown): ReadonlySet<string> {
+  if (typeof value !== 'object' || value === null) return new Set();
+  const experiments = (value as Record<string, unknown>)['experiments'];
+  return new Set(Array.isArray(experiments) ? experiments.filter((e): e is string => typeof e === 'string') : []);
+}
+
+function normalisePayload(raw: unknown): NormalisedPayload {
   if (typeof raw === 'object' && raw !== null && 'config' in raw) {
     const p = raw as Record<string, unknown>;
     return {
@@ -114,9 +133,10 @@ function normalisePayload(raw: unknown): { config: unknown; version: number | nu
       version: typeof p.version === 'number' ? p.version : null,
       hash: typeof p.hash === 'string' ? p.hash : null,
       etag: typeof p.etag === 'string' ? p.etag : null,
+      serverOnly: serverOnlyOf(p.serverOnly),
     };
   }
-  return { config: raw, version: null, hash: null, etag: null };
+  return { config: raw, version: null, hash: null, etag: null, serverOnly: new Set() };
 }
 
 function sameKind(value: unknown, defaultValue: unknown): boolean {
@@ -134,6 +154,7 @@ export class SortitionClient {
   private readonly fetchFn: typeof fetch | null;
   private readonly baseUrl: string | null;
   private readonly sink: ExposureSink | null;
+  private readonly metrics: MetricSink | null;
   private readonly listeners = new Map<ClientEvent, Set<ClientListener>>();
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private loadTimer: TimerHandle | null = null;
@@ -171,6 +192,17 @@ export class SortitionClient {
         onError: (e) => this.report(e),
       });
     } else this.sink = null;
+    if (options.metricSink !== undefined) this.metrics = options.metricSink;
+    else if (this.baseUrl !== null && this.fetchFn !== null) {
+      this.metrics = new MetricBatcher({
+        send: serviceMetricSender({ baseUrl: this.baseUrl, fetch: this.fetchFn, ...(options.sdkKey === undefined ? {} : { sdkKey: options.sdkKey }) }),
+        scheduler: this.scheduler,
+        random: this.random,
+        ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+        ...(options.document === undefined ? {} : { document: options.document }),
+        onError: (e) => this.report(e),
+      });
+    } else this.metrics = null;
 
     if (options.payload !== undefined) {
       const outcome = this.apply(options.payload, options.payload.etag ?? null);
@@ -200,6 +232,11 @@ export class SortitionClient {
   /** The exposure sink in use (the default batcher, a custom one, or null). */
   get exposureSink(): ExposureSink | null {
     return this.sink;
+  }
+
+  /** The metric sink in use (the default batcher to the service, a custom one, or null). */
+  get metricSink(): MetricSink | null {
+    return this.metrics;
   }
 
   /** The unit type an experiment buckets by (its layer's), or null when unknown. */
@@ -275,7 +312,7 @@ export class SortitionClient {
     }
     const previous = this.loaded;
     const hash = p.hash;
-    this.loaded = { config: result.config, version: p.version ?? result.config.version, hash, etag };
+    this.loaded = { config: result.config, version: p.version ?? result.config.version, hash, etag, serverOnly: p.serverOnly };
     if (previous === null) {
       const waiters = this.readyWaiters;
       this.readyWaiters = [];
@@ -447,6 +484,9 @@ export class SortitionClient {
   private evaluate<T>(experiment: string, unit: UnitInput, defaultValue: T, options: GetOptions<T>): Evaluation<T> {
     const loaded = this.loaded;
     if (loaded === null) return { value: defaultValue, variant: null, reason: 'ERROR', errorCode: 'NOT_READY', errorMessage: 'no config loaded yet', assignment: null };
+    if (loaded.serverOnly.has(experiment)) {
+      return { value: defaultValue, variant: null, reason: 'ERROR', errorCode: 'SERVER_ONLY', errorMessage: `experiment "${experiment}" is in a committed layer whose key is secret until revealed; evaluate it with the service (POST /v1/evaluate)`, assignment: null };
+    }
     const config = loaded.config;
     const exp = config.experiments.get(experiment);
     const unitType = exp?.layer.unit;
@@ -510,7 +550,7 @@ export class SortitionClient {
    * were handed over. Never throws: bad input and a missing sink are reported through onError.
    */
   track(metric: string, units: Readonly<Record<string, string>>, value = 1, at = this.clock()): number {
-    const sink = this.options.metricSink ?? null;
+    const sink = this.metrics;
     if (sink === null) {
       if (!this.metricsDropped) this.report(new SortitionSdkError('METRIC_DROPPED', 'track() needs the metricSink option; metric events are dropped'));
       this.metricsDropped = true;
@@ -558,7 +598,7 @@ export class SortitionClient {
     for (const timer of [this.loadTimer, this.streamTimer, this.staleTimer]) if (timer !== null) this.scheduler.clearTimeout(timer);
     for (const w of this.readyWaiters) w.reject(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
     this.readyWaiters = [];
-    await Promise.all([this.sink?.close?.(), this.options.metricSink?.close?.()]);
+    await Promise.all([this.sink?.close?.(), this.metrics?.close?.()]);
   }
 }
 

@@ -5,6 +5,8 @@ export type SdkErrorCode =
   | AssignErrorCode
   /** No config loaded yet (no bootstrap payload and the first load has not succeeded). */
   | 'NOT_READY'
+  /** The experiment is in a committed layer (spec §4.1): only the service can evaluate it. */
+  | 'SERVER_ONLY'
   /** The variant's value does not have the default value's type. */
   | 'TYPE_MISMATCH'
   /** Anything unexpected (a bug, or an adapter that threw); the default value was returned. */

@@ -23,13 +23,16 @@ export async function createKey(store: Store, kind: KeyKind, label: string, now:
   return { secret, record };
 }
 
-/** What a key may do. Admin implies read and sdk; read may see history and exports; sdk may evaluate. */
-export type Permission = 'config:write' | 'config:read' | 'evaluate' | 'export';
+/**
+ * What a key may do. Admin implies read and sdk; read may see history and exports; sdk may evaluate
+ * and track (report metric events).
+ */
+export type Permission = 'config:write' | 'config:read' | 'evaluate' | 'track' | 'export';
 
 const GRANTS: Readonly<Record<KeyKind, readonly Permission[]>> = {
-  admin: ['config:write', 'config:read', 'evaluate', 'export'],
+  admin: ['config:write', 'config:read', 'evaluate', 'track', 'export'],
   read: ['config:read', 'export'],
-  sdk: ['evaluate'],
+  sdk: ['evaluate', 'track'],
 };
 
 export function allows(kind: KeyKind, permission: Permission): boolean {

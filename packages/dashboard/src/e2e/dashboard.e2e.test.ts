@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../sdk/src/browser/test-support/harness.js';
 import { startTestService, type TestService } from '../../../server/src/test-support/service.js';
-import { buildDashboardIfStale, clearScreenshots, screenshot, seededEvents, seededExposures, watchProblems } from './support.js';
+import { buildDashboardIfStale, clearScreenshots, screenshot, seededEvents, seededExposures, seededMetricEvents, watchProblems } from './support.js';
 
 let t: TestService;
 let sdk: string;
@@ -172,6 +172,9 @@ describe('the dashboard in Chromium', () => {
     const file = join(scratch, 'events.csv');
     await writeFile(file, seededEvents(seeded.units));
     await page.getByRole('link', { name: 'Results' }).click();
+    // Nothing stored yet: the upload is the default, and the stored source says how to get events there.
+    await page.getByText('none yet for userId units', { exact: false }).waitFor();
+    expect(await page.getByRole('radio', { name: /Stored by the service/ }).isDisabled()).toBe(true);
     await page.getByLabel('Events file (CSV or JSON Lines, up to 32 MiB)').setInputFiles(file);
     await page.getByLabel('purchase').selectOption('conversion');
     await page.getByRole('button', { name: 'Analyse' }).click();
@@ -182,6 +185,28 @@ describe('the dashboard in Chromium', () => {
     expect(revenue).toMatch(/treatment − control, naive event-time/);
     await page.getByText('The naive event-time view disagrees with the first-exposure estimate.', { exact: false }).first().waitFor();
     await screenshot(page, '10-results');
+  });
+
+  it('reads results from the metric events SDKs sent to the service (POST /v1/metrics), by default', async () => {
+    const events = seededMetricEvents(seeded.units);
+    const sent = await t.call('POST', '/v1/metrics', { key: sdk, body: { metrics: events } });
+    expect(sent.body).toEqual({ accepted: events.length, stored: events.length, duplicates: 0 });
+    await page.reload();
+    await page.getByRole('table', { name: 'Stored metric events' }).waitFor();
+    expect(await page.getByRole('radio', { name: /Stored by the service/ }).isChecked()).toBe(true);
+    const stored = await page.getByRole('table', { name: 'Stored metric events' }).innerText();
+    expect(stored).toMatch(new RegExp(`revenue\\s+${events.filter((e) => e.metric === 'revenue').length}`));
+    await page.getByLabel('purchase').selectOption('conversion');
+    await page.getByRole('button', { name: 'Analyse' }).click();
+    await page.getByRole('heading', { name: /purchase/ }).waitFor();
+    await page.getByText('event rows stored by the service', { exact: false }).waitFor();
+    const revenue = await page.getByRole('table', { name: 'revenue estimates' }).innerText();
+    expect(revenue).toMatch(/treatment − control, first exposure by phase/);
+    await page.getByText('The naive event-time view disagrees with the first-exposure estimate.', { exact: false }).first().waitFor();
+    await screenshot(page, '10-results-stored');
+    // The upload stays available.
+    await page.getByRole('radio', { name: /A file/ }).check();
+    await page.getByLabel('Events file (CSV or JSON Lines, up to 32 MiB)').waitFor();
   });
 
   it('shows the history with who changed what and why', async () => {

@@ -96,15 +96,29 @@ export function seededExposures(now: number): { units: SeededUnit[]; body: unkno
   return { units, body: { exposures } };
 }
 
+export interface SeededMetricEvent {
+  readonly unitType: 'userId';
+  readonly unit: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly at: number;
+}
+
 /** Metric events for the seeded units: treatment earns a little more; crossovers spend a lot after their flip. */
-export function seededEvents(units: readonly SeededUnit[]): string {
-  const lines = ['unit_id,timestamp,metric,value'];
+export function seededMetricEvents(units: readonly SeededUnit[]): SeededMetricEvent[] {
+  const events: SeededMetricEvent[] = [];
   units.forEach((u, i) => {
     const noise = ((i * 7919) % 11) - 5;
-    lines.push(`${u.unit},${new Date(u.firstAt + 3_600_000).toISOString()},revenue,${10 + (u.arm === 'treatment' ? 1 : 0) + noise}`);
-    if (i % 3 === 0 || (u.arm === 'treatment' && i % 2 === 1 && i % 5 === 0)) lines.push(`${u.unit},${new Date(u.firstAt + 7_200_000).toISOString()},purchase,1`);
-    if (u.flippedAt !== null) lines.push(`${u.unit},${new Date(u.flippedAt + 3_600_000).toISOString()},revenue,40`);
+    events.push({ unitType: 'userId', unit: u.unit, metric: 'revenue', value: 10 + (u.arm === 'treatment' ? 1 : 0) + noise, at: u.firstAt + 3_600_000 });
+    if (i % 3 === 0 || (u.arm === 'treatment' && i % 2 === 1 && i % 5 === 0)) events.push({ unitType: 'userId', unit: u.unit, metric: 'purchase', value: 1, at: u.firstAt + 7_200_000 });
+    if (u.flippedAt !== null) events.push({ unitType: 'userId', unit: u.unit, metric: 'revenue', value: 40, at: u.flippedAt + 3_600_000 });
   });
+  return events;
+}
+
+/** The same events as an uploadable CSV file. */
+export function seededEvents(units: readonly SeededUnit[]): string {
+  const lines = ['unit_id,timestamp,metric,value', ...seededMetricEvents(units).map((e) => `${e.unit},${new Date(e.at).toISOString()},${e.metric},${e.value}`)];
   return `${lines.join('\n')}\n`;
 }
 

@@ -50,8 +50,14 @@ export function mapErrorCode(code: SdkErrorCode): OpenFeatureErrorCode {
       return 'TARGETING_KEY_MISSING';
     case 'TYPE_MISMATCH':
       return 'TYPE_MISMATCH';
+    // Committed layers (SERVER_ONLY, COMMITTED_LAYER_*) are a service-side condition, not a flaw
+    // in the evaluation context.
     case 'INVALID_NOW':
     case 'GENERAL':
+    case 'SERVER_ONLY':
+    case 'COMMITTED_LAYER_AWAITING_BEACON':
+    case 'COMMITTED_LAYER_UNAVAILABLE':
+    case 'COMMITTED_LAYER_MISMATCH':
       return 'GENERAL';
     default:
       // Every unit id error (UNIT_ID_NOT_STRING, UNIT_ID_EMPTY, ...): the context carries a bad id.

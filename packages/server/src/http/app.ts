@@ -2,7 +2,12 @@
  * The Fastify application: registers the route table with authentication, JSON errors everywhere
  * (stable code, message naming the field and the fix, never a stack trace), body limits, the SSE
  * stream, /openapi.json, and the dashboard at `/` (routes/dashboard.ts).
+ *
+ * Closing the app ends every open SSE stream first (a preClose hook): otherwise the server would
+ * wait for SDKs to hang up, which they never do. The SDKs see the stream end and reconnect (to
+ * another instance behind the load balancer); new requests during the close are answered 503.
  */
+import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hashKey, allows } from '../keys.js';
 import type { ApiKeyRecord } from '../store/types.js';
@@ -175,10 +180,27 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
     });
   }
 
+  // Open config streams, ended when the app closes.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    await Promise.all(
+      [...streams].map(
+        (raw) =>
+          new Promise<void>((resolve) => {
+            // 'close' as well: a connection that breaks while ending never reports 'finish'.
+            raw.once('close', resolve);
+            raw.end(resolve);
+          }),
+      ),
+    );
+  });
+
   app.get('/v1/sdk/stream', async (request, reply) => {
     await authenticate(ctx, keys, { permission: 'evaluate' }, request);
     reply.hijack();
     const raw = reply.raw;
+    streams.add(raw);
+    raw.once('close', () => streams.delete(raw));
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send = (): void => {
       const current = ctx.history.current();

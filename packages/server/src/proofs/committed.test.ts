@@ -82,7 +82,10 @@ describe('committed layers', () => {
     const stored = await store.getLayerSeed(seedCommit);
     expect(stored?.sealed).toMatch(/^aes-256-gcm:v1:/);
     expect(await call('POST', '/v1/config/versions', { config: config(2, seedCommit, 2), baseVersion: 1, reason: 'checkout goes committed' })).toMatchObject({ status: 201, body: { logIndex: 2 } });
-    seen.push((await call('GET', '/v1/sdk/payload')).text, (await call('GET', '/v1/committed-layers')).text, r.text);
+    const payload = await call('GET', '/v1/sdk/payload');
+    // Clients must not derive slots from the commitment: the payload sends them to the service.
+    expect(payload.body['serverOnly']).toMatchObject({ experiments: ['checkout_v2'] });
+    seen.push(payload.text, (await call('GET', '/v1/committed-layers')).text, r.text);
   });
 
   it('answers a clear error for the layer until the beacon is supplied, and stores nothing', async () => {

@@ -237,6 +237,20 @@ export class CommittedLayers {
     }));
   }
 
+  /**
+   * Experiments that only the service can evaluate: their layer (or a global holdout's layer) is
+   * committed, so the key in the config is the seed commitment, not the secret key (spec §4.1). The
+   * SDK payload lists them so a client never derives slots from the commitment.
+   */
+  serverOnlyExperiments(config: CompiledConfig): string[] {
+    const committed = (layerKey: string): boolean => this.state.byCommit.has(layerKey);
+    const out: string[] = [];
+    for (const e of config.experiments.values()) {
+      if (committed(e.layer.doc.key) || e.globalHoldouts.some((g) => committed(g.layer.doc.key))) out.push(e.key);
+    }
+    return out.sort();
+  }
+
   /** The config evaluation uses: committed layers keyed with their derived keys; unusable ones reported. */
   serving(config: CompiledConfig): Serving {
     const cached = this.cache.get(config);

@@ -9,14 +9,19 @@ import type {
   LogAppendResult,
   LayerSeedRecord,
   LogEntryRecord,
+  MetricAppendResult,
+  MetricEventInput,
+  MetricFilter,
+  MetricSummary,
   SigningKeyRecord,
+  StoredMetricEvent,
   ExportFilter,
   ExposureInput,
   Store,
   StoredAssignment,
   StoredExposure,
 } from './types.js';
-import { enrollmentExposure } from './records.js';
+import { byMetricName, enrollmentExposure, firstOfEachId } from './records.js';
 
 const SEP = '\u0000';
 const unitKey = (k: AssignmentKey): string => [k.unitType, k.unit, k.experiment].join(SEP);
@@ -31,6 +36,8 @@ export class MemoryStore implements Store {
   private readonly log: LogEntryRecord[] = [];
   private readonly signingKeys: SigningKeyRecord[] = [];
   private readonly seeds = new Map<string, LayerSeedRecord>();
+  private readonly metrics: StoredMetricEvent[] = [];
+  private readonly metricIds = new Set<string>();
 
   async migrate(): Promise<void> {}
 
@@ -92,6 +99,43 @@ export class MemoryStore implements Store {
 
   async *exportExposures(filter: ExportFilter): AsyncIterable<StoredExposure> {
     for (const e of this.exposures.values()) if (filter.experiment === undefined || e.experiment === filter.experiment) yield e;
+  }
+
+  async appendMetricEvents(events: readonly MetricEventInput[]): Promise<MetricAppendResult> {
+    // All or nothing, as the SQL drivers (their columns refuse these values).
+    const bad = events.find((e) => !Number.isFinite(e.value) || !Number.isSafeInteger(e.at) || !Number.isSafeInteger(e.receivedAt));
+    if (bad !== undefined) throw new RangeError(`memory store: appendMetricEvents failed: value must be finite and times integers (got value ${bad.value}, at ${bad.at})`);
+    let stored = 0;
+    for (const e of firstOfEachId(events)) {
+      if (e.id !== null && this.metricIds.has(e.id)) continue;
+      if (e.id !== null) this.metricIds.add(e.id);
+      this.metrics.push({ ...e, seq: this.metrics.length + 1 });
+      stored++;
+    }
+    return { stored, duplicates: events.length - stored };
+  }
+
+  async *exportMetricEvents(filter: MetricFilter): AsyncIterable<StoredMetricEvent> {
+    // By index, so events appended while the export runs are included (as a paginated driver would).
+    for (let i = 0; i < this.metrics.length; i++) {
+      const e = this.metrics[i]!;
+      if (filter.unitType === undefined || e.unitType === filter.unitType) yield { ...e };
+    }
+  }
+
+  async metricSummary(filter: MetricFilter): Promise<MetricSummary[]> {
+    const byName = new Map<string, { metric: string; events: number; firstAt: number; lastAt: number }>();
+    for (const e of this.metrics) {
+      if (filter.unitType !== undefined && e.unitType !== filter.unitType) continue;
+      const s = byName.get(e.metric);
+      if (s === undefined) byName.set(e.metric, { metric: e.metric, events: 1, firstAt: e.at, lastAt: e.at });
+      else {
+        s.events++;
+        s.firstAt = Math.min(s.firstAt, e.at);
+        s.lastAt = Math.max(s.lastAt, e.at);
+      }
+    }
+    return byMetricName([...byName.values()]);
   }
 
   async latestConfig(): Promise<ConfigVersionRecord | null> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentFixture, configFixture, describeStoreConformance, exposureFixture } from '../test-support/store-conformance.js';
+import { assignmentFixture, configFixture, describeStoreConformance, exposureFixture, metricFixture } from '../test-support/store-conformance.js';
 import { dropSchema, queryOnce, randomSchemaName, requirePostgres, START_POSTGRES_HINT, testDatabaseUrl } from '../test-support/postgres.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { PostgresStore } from './postgres.js';
@@ -57,6 +57,29 @@ describe('PostgresStore', () => {
       expect(rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+      await dropSchema(url, schema);
+    }
+  });
+
+  it('upgrades a schema of the previous release (migrations 1 to 3) and keeps its data', async () => {
+    await requirePostgres(url);
+    const schema = randomSchemaName();
+    await queryOnce(url, `CREATE SCHEMA "${schema}"`);
+    await queryOnce(url, `CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+    for (const m of POSTGRES_MIGRATIONS.slice(0, 3)) {
+      await queryOnce(url, m.up(`"${schema}"`));
+      await queryOnce(url, `INSERT INTO "${schema}".schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)`, [m.version, m.name]);
+    }
+    await queryOnce(url, `INSERT INTO "${schema}".config_versions (version, doc, hash, author, reason, created_at, impact) VALUES (1, '{}', 'h', 'a', 'r', 1, 'null')`);
+    const store = new PostgresStore(url, { schema });
+    try {
+      await store.migrate();
+      expect((await store.listConfigs()).map((c) => c.version)).toEqual([1]);
+      expect(await store.appendMetricEvents([metricFixture({ id: 'x' }), metricFixture({ id: 'x' })])).toEqual({ stored: 1, duplicates: 1 });
+      const rows = await queryOnce<{ version: number }>(url, `SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    } finally {
+      await store.close();
       await dropSchema(url, schema);
     }
   });

@@ -16,11 +16,36 @@
  * - Exports use keyset pagination on the primary key or the by-experiment index, one short query
  *   per page, so neither side holds the table in memory and no connection is pinned.
  */
-import { userInfo } from 'node:os';
 import { escapeIdentifier, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import { copyAssignment, decodeJson, encodeJson, enrollmentExposure } from './records.js';
+import {
+  assignmentFromRow,
+  assignmentKey,
+  compareAssignmentKeys,
+  compareExposureKeys,
+  configFromRow,
+  configSummaryFromRow,
+  exposureFromRow,
+  exposureKey,
+  failure,
+  keyFromRow,
+  layerSeedFromRow,
+  signingKeyFromRow,
+  sqlState,
+  toSafeInteger,
+  type AssignmentRow,
+  type ConfigRow,
+  type ConfigSummaryRow,
+  type ExposureRow,
+  type KeyRow,
+  type LayerSeedRow,
+  type SigningKeyRow,
+} from './postgres-rows.js';
+import { checkSchemaName, withDefaultUser } from './postgres-connection.js';
+import { statements, type Statements } from './postgres-sql.js';
+import { appendMetricEvents, metricEvents, metricStatements, metricSummary, type MetricStatements, type Query } from './postgres-metrics.js';
+import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -33,7 +58,12 @@ import type {
   LogAppendResult,
   LayerSeedRecord,
   LogEntryRecord,
+  MetricAppendResult,
+  MetricEventInput,
+  MetricFilter,
+  MetricSummary,
   SigningKeyRecord,
+  StoredMetricEvent,
   Store,
   StoredAssignment,
   StoredExposure,
@@ -60,176 +90,14 @@ const MIGRATION_LOCK_CLASS = 0x534f5254;
 const MAX_ATTEMPTS = 3;
 const RETRYABLE = new Set(['40P01', '40001']);
 
-interface AssignmentRow {
-  readonly unit_type: string;
-  readonly unit: string;
-  readonly experiment: string;
-  readonly lineage: string;
-  readonly phase: string;
-  readonly variant: string;
-  readonly slot: number;
-  readonly layer_epoch: number;
-  readonly config_version: number;
-  readonly assigned_at: string;
-}
-
-interface ExposureRow {
-  readonly unit_type: string;
-  readonly unit: string;
-  readonly experiment: string;
-  readonly phase: string;
-  readonly variant: string;
-  readonly slot: number;
-  readonly config_version: number;
-  readonly first_at: string;
-  readonly source: string;
-  readonly count: string;
-  readonly last_at: string;
-}
-
-interface ConfigSummaryRow {
-  readonly version: number;
-  readonly hash: string;
-  readonly author: string;
-  readonly reason: string;
-  readonly created_at: string;
-}
-
-interface ConfigRow extends ConfigSummaryRow {
-  readonly doc: string;
-  readonly impact: string;
-}
-
-interface KeyRow {
-  readonly id: string;
-  readonly kind: string;
-  readonly hash: string;
-  readonly label: string;
-  readonly created_at: string;
-  readonly revoked_at: string | null;
-}
-
-const ASSIGNMENT_COLUMNS = 'unit_type, unit, experiment, lineage, phase, variant, slot, layer_epoch, config_version, assigned_at';
-const EXPOSURE_COLUMNS = 'unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at';
-const CONFIG_SUMMARY_COLUMNS = 'version, hash, author, reason, created_at';
-const KEY_COLUMNS = 'id, kind, hash, label, created_at, revoked_at';
-
-/** All SQL of the store, with the quoted schema name filled in once. */
-function statements(s: string) {
-  return {
-    getAssignments: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
-      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(unit_type, unit, experiment, ord)
-      JOIN ${s}.assignments a ON a.unit_type = k.unit_type AND a.unit = k.unit AND a.experiment = k.experiment
-      ORDER BY k.ord, a.lineage`,
-    // RETURNING lists only the rows this statement inserted; the others lost to an earlier row.
-    insertAssignments: `INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
-      SELECT ${ASSIGNMENT_COLUMNS}
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                  $7::integer[], $8::integer[], $9::integer[], $10::bigint[])
-        WITH ORDINALITY AS t(${ASSIGNMENT_COLUMNS}, ord)
-      ORDER BY ord
-      ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING
-      RETURNING unit_type, unit, experiment, lineage`,
-    assignmentsByFullKey: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(unit_type, unit, experiment, lineage)
-      JOIN ${s}.assignments a USING (unit_type, unit, experiment, lineage)`,
-    recordExposures: `INSERT INTO ${s}.exposures AS e (${EXPOSURE_COLUMNS})
-      SELECT ${EXPOSURE_COLUMNS}
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[],
-                  $7::integer[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[])
-        WITH ORDINALITY AS t(${EXPOSURE_COLUMNS}, ord)
-      ORDER BY ord
-      ON CONFLICT (unit_type, unit, experiment, phase) DO UPDATE
-        SET count = e.count + EXCLUDED.count, last_at = greatest(e.last_at, EXCLUDED.last_at)`,
-    // A unit counts once, in its lowest in-range slot (a unit has one slot per lineage, so the min
-    // only matters for inconsistent data).
-    exposedSlotCounts: `SELECT slot, count(*) AS n FROM (
-        SELECT min(slot) AS slot FROM ${s}.exposures
-        WHERE experiment = $1 AND phase = ANY($2::text[]) AND slot >= 0 AND slot < $3
-        GROUP BY unit_type, unit
-      ) u GROUP BY slot`,
-    assignmentsFirstPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
-      ORDER BY unit_type, unit, experiment, lineage LIMIT $1`,
-    assignmentsNextPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
-      WHERE (unit_type, unit, experiment, lineage) > ($2, $3, $4, $5)
-      ORDER BY unit_type, unit, experiment, lineage LIMIT $1`,
-    experimentAssignmentsFirstPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
-      WHERE experiment = $2 ORDER BY unit_type, unit, lineage LIMIT $1`,
-    experimentAssignmentsNextPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
-      WHERE experiment = $2 AND (unit_type, unit, lineage) > ($3, $4, $5)
-      ORDER BY unit_type, unit, lineage LIMIT $1`,
-    exposuresFirstPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
-      ORDER BY unit_type, unit, experiment, phase LIMIT $1`,
-    exposuresNextPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
-      WHERE (unit_type, unit, experiment, phase) > ($2, $3, $4, $5)
-      ORDER BY unit_type, unit, experiment, phase LIMIT $1`,
-    experimentExposuresFirstPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
-      WHERE experiment = $2 ORDER BY phase, unit_type, unit LIMIT $1`,
-    experimentExposuresNextPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
-      WHERE experiment = $2 AND (phase, unit_type, unit) > ($3, $4, $5)
-      ORDER BY phase, unit_type, unit LIMIT $1`,
-    latestVersion: `SELECT coalesce(max(version), 0) AS latest FROM ${s}.config_versions`,
-    latestConfig: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM ${s}.config_versions ORDER BY version DESC LIMIT 1`,
-    configByVersion: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM ${s}.config_versions WHERE version = $1`,
-    listConfigs: `SELECT ${CONFIG_SUMMARY_COLUMNS} FROM ${s}.config_versions ORDER BY version`,
-    // No lock and no explicit transaction are needed: this is one statement, so one transaction.
-    // - No gap: the row is inserted only if the statement's snapshot shows max(version) = $1 - 1,
-    //   that is, version $1 - 1 is committed (versions are never deleted).
-    // - No duplicate: version is the primary key. When two publishers race for the same version,
-    //   the second insert waits for the first transaction; if it commits, ON CONFLICT DO NOTHING
-    //   skips the row (0 rows: VERSION_CONFLICT), if it rolls back, the second one is inserted.
-    // Under REPEATABLE READ or SERIALIZABLE (if a DBA made that the default) the loser gets a
-    // serialization failure instead, which appendConfig also reports as VERSION_CONFLICT.
-    // An advisory lock or SERIALIZABLE would add round trips and serialize publishers for nothing.
-    appendConfig: `WITH latest AS (SELECT coalesce(max(version), 0) AS v FROM ${s}.config_versions)
-      INSERT INTO ${s}.config_versions (version, doc, hash, author, reason, created_at, impact)
-      SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM latest WHERE latest.v + 1 = $1::integer
-      ON CONFLICT (version) DO NOTHING
-      RETURNING version`,
-    // As appendConfig: one statement, inserted only if the snapshot's size equals the index; the
-    // primary key and the unique config_version turn a racing duplicate into 0 rows.
-    appendLogEntry: `WITH size AS (SELECT coalesce(max(idx) + 1, 0) AS n FROM ${s}.log_entries)
-      INSERT INTO ${s}.log_entries (idx, leaf, leaf_hash, config_version)
-      SELECT $1::bigint, $2::text, $3::text, $4::integer FROM size WHERE size.n = $1::bigint
-      ON CONFLICT DO NOTHING
-      RETURNING idx`,
-    logSize: `SELECT coalesce(max(idx) + 1, 0) AS size FROM ${s}.log_entries`,
-    logEntries: `SELECT idx, leaf, leaf_hash, config_version FROM ${s}.log_entries WHERE idx >= $1 ORDER BY idx`,
-    listSigningKeys: `SELECT kid, purpose, alg, public_key, private_key, created_at, rotated_at FROM ${s}.signing_keys ORDER BY created_at, kid`,
-    insertSigningKey: `INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING kid`,
-    // One statement: the insert runs only if the update retired the current key of that purpose.
-    rotateSigningKey: `WITH retired AS (
-        UPDATE ${s}.signing_keys SET rotated_at = $2 WHERE kid = $1 AND purpose = $4 AND rotated_at IS NULL RETURNING kid)
-      INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
-      SELECT $3, $4, $5, $6, $7, $8, NULL FROM retired RETURNING kid`,
-    insertLayerSeed: `INSERT INTO ${s}.layer_seeds (seed_commit, layer, epoch, sealed, created_at) VALUES ($1, $2, $3, $4, $5)
-      ON CONFLICT DO NOTHING RETURNING seed_commit`,
-    layerSeed: `SELECT seed_commit, layer, epoch, sealed, created_at FROM ${s}.layer_seeds WHERE seed_commit = $1`,
-    putKey: `INSERT INTO ${s}.api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
-      ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, hash = EXCLUDED.hash, label = EXCLUDED.label,
-        created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at`,
-    keyByHash: `SELECT ${KEY_COLUMNS} FROM ${s}.api_keys WHERE hash = $1`,
-    listKeys: `SELECT ${KEY_COLUMNS} FROM ${s}.api_keys ORDER BY created_at, id`,
-    revokeKey: `UPDATE ${s}.api_keys SET revoked_at = $2 WHERE id = $1`,
-    createMigrationsTable: `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
-        version    integer PRIMARY KEY,
-        name       text    NOT NULL,
-        applied_at bigint  NOT NULL
-      )`,
-    appliedMigrations: `SELECT version, name FROM ${s}.schema_migrations ORDER BY version`,
-    recordMigration: `INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-  } as const;
-}
-
-type Statements = ReturnType<typeof statements>;
-
 export class PostgresStore implements Store {
   readonly driver = 'postgres';
   readonly singleWriter = false;
   readonly schema: string;
   private readonly pool: Pool;
   private readonly sql: Statements;
+  private readonly metricSql: MetricStatements;
+  private readonly run: Query = (op, sql, params) => this.query(op, sql, params);
   private readonly exportPageSize: number;
   private closed = false;
 
@@ -241,6 +109,7 @@ export class PostgresStore implements Store {
       throw new RangeError(`exportPageSize must be a positive integer, got ${this.exportPageSize}`);
     }
     this.sql = statements(escapeIdentifier(this.schema));
+    this.metricSql = metricStatements(escapeIdentifier(this.schema));
     this.pool = new Pool({ connectionString: withDefaultUser(connectionString), max: options.maxConnections ?? 10, application_name: 'sortition' });
     const onIdleError =
       options.onIdleConnectionError ??
@@ -421,6 +290,18 @@ export class PostgresStore implements Store {
     );
   }
 
+  async appendMetricEvents(events: readonly MetricEventInput[]): Promise<MetricAppendResult> {
+    return appendMetricEvents(this.run, this.metricSql, events);
+  }
+
+  exportMetricEvents(filter: MetricFilter): AsyncIterable<StoredMetricEvent> {
+    return metricEvents(this.run, this.metricSql, filter, this.exportPageSize);
+  }
+
+  metricSummary(filter: MetricFilter): Promise<MetricSummary[]> {
+    return metricSummary(this.run, this.metricSql, filter);
+  }
+
   async latestConfig(): Promise<ConfigVersionRecord | null> {
     const [row] = await this.query<ConfigRow>('latestConfig', this.sql.latestConfig, []);
     return row === undefined ? null : configFromRow(row);
@@ -473,23 +354,7 @@ export class PostgresStore implements Store {
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    const rows = await this.query<{ kid: string; purpose: string; alg: string; public_key: string; private_key: string; created_at: string; rotated_at: string | null }>(
-      'listSigningKeys',
-      this.sql.listSigningKeys,
-      [],
-    );
-    return rows.map((r) => {
-      if ((r.purpose !== 'checkpoint' && r.purpose !== 'receipt') || r.alg !== 'Ed25519') throw new Error(`postgres store: signing key ${r.kid} has unknown purpose or alg`);
-      return {
-        kid: r.kid,
-        purpose: r.purpose,
-        alg: r.alg,
-        publicKey: r.public_key,
-        privateKey: r.private_key,
-        createdAt: toSafeInteger(r.created_at, 'created_at'),
-        rotatedAt: r.rotated_at === null ? null : toSafeInteger(r.rotated_at, 'rotated_at'),
-      };
-    });
+    return (await this.query<SigningKeyRow>('listSigningKeys', this.sql.listSigningKeys, [])).map(signingKeyFromRow);
   }
 
   async insertSigningKey(record: SigningKeyRecord): Promise<boolean> {
@@ -517,8 +382,8 @@ export class PostgresStore implements Store {
   }
 
   async getLayerSeed(seedCommit: string): Promise<LayerSeedRecord | null> {
-    const [r] = await this.query<{ seed_commit: string; layer: string; epoch: number; sealed: string; created_at: string }>(`getLayerSeed(${seedCommit})`, this.sql.layerSeed, [seedCommit]);
-    return r === undefined ? null : { seedCommit: r.seed_commit, layer: r.layer, epoch: r.epoch, sealed: r.sealed, createdAt: toSafeInteger(r.created_at, 'created_at') };
+    const [r] = await this.query<LayerSeedRow>(`getLayerSeed(${seedCommit})`, this.sql.layerSeed, [seedCommit]);
+    return r === undefined ? null : layerSeedFromRow(r);
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {
@@ -602,123 +467,4 @@ export function openPostgresStore(connectionString: string, options: PostgresSto
   return new PostgresStore(connectionString, options);
 }
 
-/**
- * Fills in the user name the way libpq does when the connection string has none: $PGUSER, else
- * the operating-system user. pg itself only falls back to $USER, which is unset under some service
- * managers and in containers, and then fails with "no PostgreSQL user name specified".
- */
-export function withDefaultUser(connectionString: string, env: NodeJS.ProcessEnv = process.env): string {
-  if ((env['PGUSER'] ?? '') !== '' || (env['USER'] ?? '') !== '' || !/^postgres(ql)?:\/\//.test(connectionString)) return connectionString;
-  const url = URL.parse(connectionString);
-  if (url === null || url.username !== '' || url.hostname === '') return connectionString;
-  url.username = encodeURIComponent(userInfo().username);
-  return url.toString();
-}
-
-function checkSchemaName(schema: string): void {
-  // PostgreSQL silently truncates identifiers to 63 bytes, which would map two names to one schema.
-  if (schema.length === 0 || Buffer.byteLength(schema, 'utf8') > 63 || schema.includes('\u0000')) {
-    throw new RangeError(`postgres store: invalid schema name ${JSON.stringify(schema)} (1 to 63 bytes, no NUL)`);
-  }
-}
-
-function assignmentKey(k: { unitType: string; unit: string; experiment: string; lineage: string }): string {
-  return JSON.stringify([k.unitType, k.unit, k.experiment, k.lineage]);
-}
-
-function exposureKey(e: ExposureInput): string {
-  return JSON.stringify([e.unitType, e.unit, e.experiment, e.phase]);
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function compareAssignmentKeys(a: StoredAssignment, b: StoredAssignment): number {
-  return compareStrings(a.unitType, b.unitType) || compareStrings(a.unit, b.unit) || compareStrings(a.experiment, b.experiment) || compareStrings(a.lineage, b.lineage);
-}
-
-function compareExposureKeys(a: ExposureInput, b: ExposureInput): number {
-  return compareStrings(a.unitType, b.unitType) || compareStrings(a.unit, b.unit) || compareStrings(a.experiment, b.experiment) || compareStrings(a.phase, b.phase);
-}
-
-function assignmentFromRow(row: AssignmentRow): StoredAssignment {
-  return {
-    unitType: row.unit_type,
-    unit: row.unit,
-    experiment: row.experiment,
-    lineage: row.lineage,
-    phase: row.phase,
-    variant: row.variant,
-    slot: row.slot,
-    layerEpoch: row.layer_epoch,
-    configVersion: row.config_version,
-    assignedAt: toSafeInteger(row.assigned_at, 'assigned_at'),
-  };
-}
-
-function exposureFromRow(row: ExposureRow): StoredExposure {
-  return {
-    unitType: row.unit_type,
-    unit: row.unit,
-    experiment: row.experiment,
-    phase: row.phase,
-    variant: row.variant,
-    slot: row.slot,
-    configVersion: row.config_version,
-    at: toSafeInteger(row.first_at, 'first_at'),
-    source: row.source,
-    count: toSafeInteger(row.count, 'count'),
-    lastAt: toSafeInteger(row.last_at, 'last_at'),
-  };
-}
-
-function configSummaryFromRow(row: ConfigSummaryRow): ConfigVersionSummary {
-  return { version: row.version, hash: row.hash, author: row.author, reason: row.reason, createdAt: toSafeInteger(row.created_at, 'created_at') };
-}
-
-function configFromRow(row: ConfigRow): ConfigVersionRecord {
-  return {
-    ...configSummaryFromRow(row),
-    doc: decodeJson('postgres', row.doc, `config ${row.version} doc`),
-    impact: decodeJson('postgres', row.impact, `config ${row.version} impact`),
-  };
-}
-
-function keyFromRow(row: KeyRow): ApiKeyRecord {
-  if (row.kind !== 'admin' && row.kind !== 'sdk' && row.kind !== 'read') throw new Error(`postgres store: api key ${row.id} has unknown kind ${JSON.stringify(row.kind)}`);
-  return {
-    id: row.id,
-    kind: row.kind,
-    hash: row.hash,
-    label: row.label,
-    createdAt: toSafeInteger(row.created_at, 'created_at'),
-    revokedAt: row.revoked_at === null ? null : toSafeInteger(row.revoked_at, 'revoked_at'),
-  };
-}
-
-/** pg returns BIGINT (and count(*)) as a decimal string; refuse values a JS number cannot hold exactly. */
-function toSafeInteger(value: string | number, column: string): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isSafeInteger(n) || (typeof value === 'string' && !/^-?\d+$/.test(value))) {
-    throw new RangeError(`postgres store: ${column} = ${String(value)} is not a safe integer`);
-  }
-  return n;
-}
-
-
-/** The SQLSTATE of a PostgreSQL error (pg's DatabaseError carries it as `code`). */
-function sqlState(cause: unknown): string | undefined {
-  if (!(cause instanceof Error) || !('code' in cause)) return undefined;
-  const { code } = cause;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-function describe(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-function failure(op: string, cause: unknown): Error {
-  const code = sqlState(cause);
-  return new Error(`postgres store: ${op} failed: ${describe(cause)}${code === undefined ? '' : ` (SQLSTATE ${code})`}`, { cause });
-}
+export { withDefaultUser };

@@ -1,5 +1,5 @@
 /** Record helpers every store driver shares. */
-import type { Enrollment, ExposureInput, StoredAssignment } from './types.js';
+import type { Enrollment, ExposureInput, MetricEventInput, MetricSummary, StoredAssignment } from './types.js';
 
 /** The exposure an enrollment records, given the assignment that won. */
 export function enrollmentExposure(e: Enrollment, winner: StoredAssignment): ExposureInput | null {
@@ -22,6 +22,22 @@ export function copyAssignment(r: StoredAssignment): StoredAssignment {
     configVersion: r.configVersion,
     assignedAt: r.assignedAt,
   };
+}
+
+/** The events of a batch that may be stored: every event without an id, and the first of each id. */
+export function firstOfEachId(events: readonly MetricEventInput[]): MetricEventInput[] {
+  const seen = new Set<string>();
+  return events.filter((e) => {
+    if (e.id === null) return true;
+    if (seen.has(e.id)) return false;
+    seen.add(e.id);
+    return true;
+  });
+}
+
+/** Metric summaries sorted by name (UTF-16 code unit order, the same in every driver). */
+export function byMetricName(summaries: MetricSummary[]): MetricSummary[] {
+  return summaries.sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0));
 }
 
 function describe(cause: unknown): string {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { assignmentFixture, configFixture, describeStoreConformance, exposureFixture } from '../test-support/store-conformance.js';
+import { assignmentFixture, configFixture, describeStoreConformance, exposureFixture, metricFixture } from '../test-support/store-conformance.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { SqliteStore } from './sqlite.js';
 
@@ -103,6 +103,28 @@ describe('SqliteStore on a file', () => {
         expect(rows).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
       } finally {
         await b.close();
+      }
+    }));
+
+  it('upgrades a database of the previous release (migrations 1 to 3) and keeps its data', () =>
+    withFile(async (file) => {
+      withRawDb(file, (db) => {
+        db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+        for (const m of SQLITE_MIGRATIONS.slice(0, 3)) {
+          db.exec(m.up);
+          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(m.version, m.name);
+        }
+        db.prepare("INSERT INTO config_versions (version, doc, hash, author, reason, created_at, impact) VALUES (1, '{}', 'h', 'a', 'r', 1, 'null')").run();
+      });
+      const store = new SqliteStore(file);
+      try {
+        await store.migrate();
+        expect((await store.listConfigs()).map((c) => c.version)).toEqual([1]);
+        expect(await store.appendMetricEvents([metricFixture()])).toEqual({ stored: 1, duplicates: 0 });
+        const rows = withRawDb(file, (db) => db.prepare<[], { version: number }>('SELECT version FROM schema_migrations ORDER BY version').all());
+        expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      } finally {
+        await store.close();
       }
     }));
 

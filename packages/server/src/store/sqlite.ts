@@ -17,7 +17,21 @@
 import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import { copyAssignment, decodeJson, encodeJson, enrollmentExposure } from './records.js';
+import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
+import {
+  assignmentValues,
+  configFromRow,
+  describe,
+  describeKey,
+  failure,
+  SQL,
+  type AssignmentCursor,
+  type AssignmentRowValues,
+  type ConfigRow,
+  type Prepare,
+} from './sqlite-sql.js';
+import * as keys from './sqlite-keys.js';
+import { appendMetricEvents, metricEventPage, metricSummary } from './sqlite-metrics.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -27,11 +41,15 @@ import type {
   Enrollment,
   ExportFilter,
   ExposureInput,
-  KeyKind,
   LogAppendResult,
   LayerSeedRecord,
   LogEntryRecord,
+  MetricAppendResult,
+  MetricEventInput,
+  MetricFilter,
+  MetricSummary,
   SigningKeyRecord,
+  StoredMetricEvent,
   Store,
   StoredAssignment,
   StoredExposure,
@@ -49,109 +67,6 @@ export interface SqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const DEFAULT_EXPORT_PAGE = 1000;
 
-const ASSIGNMENT_COLUMNS = `unit_type AS unitType, unit, experiment, lineage, phase, variant, slot,
-  layer_epoch AS layerEpoch, config_version AS configVersion, assigned_at AS assignedAt`;
-const EXPOSURE_COLUMNS = `unit_type AS unitType, unit, experiment, phase, variant, slot,
-  config_version AS configVersion, first_at AS at, source, count, last_at AS lastAt`;
-const CONFIG_SUMMARY_COLUMNS = 'version, hash, author, reason, created_at AS createdAt';
-const KEY_COLUMNS = 'id, kind, hash, label, created_at AS createdAt, revoked_at AS revokedAt';
-
-const SQL = {
-  insertAssignment: `INSERT INTO assignments
-      (unit_type, unit, experiment, lineage, phase, variant, slot, layer_epoch, config_version, assigned_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING`,
-  assignmentByKey: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    WHERE unit_type = ? AND unit = ? AND experiment = ? AND lineage = ?`,
-  assignmentsByUnitAll: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    WHERE unit_type = ? AND unit = ? AND experiment IN (SELECT value FROM json_each(?)) ORDER BY experiment, lineage`,
-  recordExposure: `INSERT INTO exposures
-      (unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (unit_type, unit, experiment, phase) DO UPDATE
-      SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
-  // A unit counts once, in its lowest in-range slot (a unit has one slot per lineage, so the min
-  // only matters for inconsistent data).
-  exposedSlotCounts: `SELECT slot, count(*) AS n FROM (
-      SELECT min(slot) AS slot FROM exposures
-      WHERE experiment = ? AND phase IN (SELECT value FROM json_each(?)) AND slot >= 0 AND slot < ?
-      GROUP BY unit_type, unit
-    ) GROUP BY slot`,
-  assignmentsFirstPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    ORDER BY unit_type, unit, experiment, lineage LIMIT ?`,
-  assignmentsNextPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    WHERE (unit_type, unit, experiment, lineage) > (?, ?, ?, ?)
-    ORDER BY unit_type, unit, experiment, lineage LIMIT ?`,
-  experimentAssignmentsFirstPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    WHERE experiment = ? ORDER BY unit_type, unit, lineage LIMIT ?`,
-  experimentAssignmentsNextPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
-    WHERE experiment = ? AND (unit_type, unit, lineage) > (?, ?, ?)
-    ORDER BY unit_type, unit, lineage LIMIT ?`,
-  exposuresFirstPage: `SELECT ${EXPOSURE_COLUMNS} FROM exposures
-    ORDER BY unit_type, unit, experiment, phase LIMIT ?`,
-  exposuresNextPage: `SELECT ${EXPOSURE_COLUMNS} FROM exposures
-    WHERE (unit_type, unit, experiment, phase) > (?, ?, ?, ?)
-    ORDER BY unit_type, unit, experiment, phase LIMIT ?`,
-  experimentExposuresFirstPage: `SELECT ${EXPOSURE_COLUMNS} FROM exposures
-    WHERE experiment = ? ORDER BY phase, unit_type, unit LIMIT ?`,
-  experimentExposuresNextPage: `SELECT ${EXPOSURE_COLUMNS} FROM exposures
-    WHERE experiment = ? AND (phase, unit_type, unit) > (?, ?, ?)
-    ORDER BY phase, unit_type, unit LIMIT ?`,
-  latestVersion: 'SELECT coalesce(max(version), 0) AS latest FROM config_versions',
-  configByVersion: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM config_versions WHERE version = ?`,
-  latestConfig: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM config_versions ORDER BY version DESC LIMIT 1`,
-  listConfigs: `SELECT ${CONFIG_SUMMARY_COLUMNS} FROM config_versions ORDER BY version`,
-  insertConfig: `INSERT INTO config_versions (version, doc, hash, author, reason, created_at, impact)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  logSize: 'SELECT coalesce(max(idx) + 1, 0) AS size FROM log_entries',
-  insertLogEntry: `INSERT INTO log_entries (idx, leaf, leaf_hash, config_version) VALUES (?, ?, ?, ?)
-    ON CONFLICT DO NOTHING`,
-  logEntries: `SELECT idx AS "index", leaf, leaf_hash AS leafHash, config_version AS configVersion
-    FROM log_entries WHERE idx >= ? ORDER BY idx`,
-  listSigningKeys: `SELECT kid, purpose, alg, public_key AS publicKey, private_key AS privateKey,
-    created_at AS createdAt, rotated_at AS rotatedAt FROM signing_keys ORDER BY created_at, kid`,
-  insertSigningKey: `INSERT INTO signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  retireSigningKey: 'UPDATE signing_keys SET rotated_at = ? WHERE kid = ? AND purpose = ? AND rotated_at IS NULL',
-  insertLayerSeed: `INSERT INTO layer_seeds (seed_commit, layer, epoch, sealed, created_at) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT DO NOTHING`,
-  layerSeed: `SELECT seed_commit AS seedCommit, layer, epoch, sealed, created_at AS createdAt FROM layer_seeds WHERE seed_commit = ?`,
-  putKey: `INSERT INTO api_keys (id, kind, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, hash = excluded.hash, label = excluded.label,
-      created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
-  keyByHash: `SELECT ${KEY_COLUMNS} FROM api_keys WHERE hash = ?`,
-  listKeys: `SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`,
-  revokeKey: 'UPDATE api_keys SET revoked_at = ? WHERE id = ?',
-  createMigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    INTEGER PRIMARY KEY,
-      name       TEXT    NOT NULL,
-      applied_at INTEGER NOT NULL
-    ) STRICT`,
-  appliedMigrations: 'SELECT version, name FROM schema_migrations ORDER BY version',
-  recordMigration: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-} as const;
-
-interface ConfigRow {
-  readonly version: number;
-  readonly hash: string;
-  readonly author: string;
-  readonly reason: string;
-  readonly createdAt: number;
-  readonly doc: string;
-  readonly impact: string;
-}
-
-interface KeyRow {
-  readonly id: string;
-  readonly kind: string;
-  readonly hash: string;
-  readonly label: string;
-  readonly createdAt: number;
-  readonly revokedAt: number | null;
-}
-
-type AssignmentCursor = readonly [unitType: string, unit: string, experiment: string, lineage: string];
-
 export class SqliteStore implements Store {
   readonly driver = 'sqlite';
   readonly singleWriter = true;
@@ -159,6 +74,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly exportPageSize: number;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private readonly prepare: Prepare = (sql) => this.stmt(sql);
 
   constructor(filename: string, options: SqliteStoreOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -351,6 +267,31 @@ export class SqliteStore implements Store {
     );
   }
 
+  async appendMetricEvents(events: readonly MetricEventInput[]): Promise<MetricAppendResult> {
+    try {
+      return appendMetricEvents(this.db, this.prepare, events);
+    } catch (cause) {
+      throw failure('appendMetricEvents', cause);
+    }
+  }
+
+  exportMetricEvents(filter: MetricFilter): AsyncIterable<StoredMetricEvent> {
+    const limit = this.exportPageSize;
+    return this.paginate<StoredMetricEvent>(
+      'exportMetricEvents',
+      () => metricEventPage(this.prepare, filter, 0, limit),
+      (last) => metricEventPage(this.prepare, filter, last.seq, limit),
+    );
+  }
+
+  async metricSummary(filter: MetricFilter): Promise<MetricSummary[]> {
+    try {
+      return metricSummary(this.prepare, filter);
+    } catch (cause) {
+      throw failure('metricSummary', cause);
+    }
+  }
+
   async latestConfig(): Promise<ConfigVersionRecord | null> {
     try {
       const row = this.stmt<[], ConfigRow>(SQL.latestConfig).get();
@@ -436,101 +377,39 @@ export class SqliteStore implements Store {
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    try {
-      return this.stmt<[], SigningKeyRecord>(SQL.listSigningKeys).all();
-    } catch (cause) {
-      throw failure('listSigningKeys', cause);
-    }
+    return keys.listSigningKeys(this.prepare);
   }
 
   async insertSigningKey(record: SigningKeyRecord): Promise<boolean> {
-    try {
-      return (
-        this.stmt<[string, string, string, string, string, number, number | null]>(SQL.insertSigningKey).run(
-          record.kid,
-          record.purpose,
-          record.alg,
-          record.publicKey,
-          record.privateKey,
-          record.createdAt,
-          record.rotatedAt,
-        ).changes === 1
-      );
-    } catch (cause) {
-      throw failure(`insertSigningKey(${record.kid})`, cause);
-    }
+    return keys.insertSigningKey(this.prepare, record);
   }
 
   async rotateSigningKey(retiringKid: string, at: number, next: SigningKeyRecord): Promise<boolean> {
-    try {
-      return this.db
-        .transaction((): boolean => {
-          if (next.rotatedAt !== null) return false;
-          if (this.stmt<[number, string, string]>(SQL.retireSigningKey).run(at, retiringKid, next.purpose).changes !== 1) return false;
-          const inserted = this.stmt<[string, string, string, string, string, number, null]>(SQL.insertSigningKey).run(next.kid, next.purpose, next.alg, next.publicKey, next.privateKey, next.createdAt, null).changes;
-          if (inserted !== 1) throw new Error(`signing key ${next.kid} exists already`);
-          return true;
-        })
-        .immediate();
-    } catch (cause) {
-      throw failure(`rotateSigningKey(${retiringKid} -> ${next.kid})`, cause);
-    }
+    return keys.rotateSigningKey(this.db, this.prepare, retiringKid, at, next);
   }
 
   async putLayerSeed(record: LayerSeedRecord): Promise<boolean> {
-    try {
-      return this.stmt<[string, string, number, string, number]>(SQL.insertLayerSeed).run(record.seedCommit, record.layer, record.epoch, record.sealed, record.createdAt).changes === 1;
-    } catch (cause) {
-      throw failure(`putLayerSeed(${record.seedCommit})`, cause);
-    }
+    return keys.putLayerSeed(this.prepare, record);
   }
 
   async getLayerSeed(seedCommit: string): Promise<LayerSeedRecord | null> {
-    try {
-      return this.stmt<[string], LayerSeedRecord>(SQL.layerSeed).get(seedCommit) ?? null;
-    } catch (cause) {
-      throw failure(`getLayerSeed(${seedCommit})`, cause);
-    }
+    return keys.getLayerSeed(this.prepare, seedCommit);
   }
 
   async putKey(record: ApiKeyRecord): Promise<void> {
-    try {
-      this.stmt<[string, KeyKind, string, string, number, number | null]>(SQL.putKey).run(
-        record.id,
-        record.kind,
-        record.hash,
-        record.label,
-        record.createdAt,
-        record.revokedAt,
-      );
-    } catch (cause) {
-      throw failure(`putKey(${record.id})`, cause);
-    }
+    keys.putKey(this.prepare, record);
   }
 
   async findKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
-    try {
-      const row = this.stmt<[string], KeyRow>(SQL.keyByHash).get(hash);
-      return row === undefined ? null : keyFromRow(row);
-    } catch (cause) {
-      throw failure('findKeyByHash', cause);
-    }
+    return keys.findKeyByHash(this.prepare, hash);
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
-    try {
-      return this.stmt<[], KeyRow>(SQL.listKeys).all().map(keyFromRow);
-    } catch (cause) {
-      throw failure('listKeys', cause);
-    }
+    return keys.listKeys(this.prepare);
   }
 
   async revokeKey(id: string, at: number): Promise<boolean> {
-    try {
-      return this.stmt<[number, string]>(SQL.revokeKey).run(at, id).changes > 0;
-    } catch (cause) {
-      throw failure(`revokeKey(${id})`, cause);
-    }
+    return keys.revokeKey(this.prepare, id, at);
   }
 
   private logSize(): number {
@@ -580,40 +459,4 @@ export class SqliteStore implements Store {
 /** Opens (creating if needed) a SQLite store on `filename` (or ':memory:'); call migrate() before use. */
 export function openSqliteStore(filename: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(filename, options);
-}
-
-type AssignmentRowValues = [string, string, string, string, string, string, number, number, number, number];
-
-function assignmentValues(r: StoredAssignment): AssignmentRowValues {
-  return [r.unitType, r.unit, r.experiment, r.lineage, r.phase, r.variant, r.slot, r.layerEpoch, r.configVersion, r.assignedAt];
-}
-
-function configFromRow(row: ConfigRow): ConfigVersionRecord {
-  return {
-    version: row.version,
-    doc: decodeJson('sqlite', row.doc, `config ${row.version} doc`),
-    hash: row.hash,
-    author: row.author,
-    reason: row.reason,
-    createdAt: row.createdAt,
-    impact: decodeJson('sqlite', row.impact, `config ${row.version} impact`),
-  };
-}
-
-function keyFromRow(row: KeyRow): ApiKeyRecord {
-  if (row.kind !== 'admin' && row.kind !== 'sdk' && row.kind !== 'read') throw new Error(`api key ${row.id} has unknown kind ${JSON.stringify(row.kind)}`);
-  return { id: row.id, kind: row.kind, hash: row.hash, label: row.label, createdAt: row.createdAt, revokedAt: row.revokedAt };
-}
-
-
-function describeKey(k: StoredAssignment): string {
-  return JSON.stringify([k.unitType, k.unit, k.experiment, k.lineage]);
-}
-
-function describe(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-function failure(op: string, cause: unknown): Error {
-  return new Error(`sqlite store: ${op} failed: ${describe(cause)}`, { cause });
 }

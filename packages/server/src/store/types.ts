@@ -13,6 +13,8 @@
  *    only for index = size), and a config version is logged at most once;
  *  - one current signing key per purpose; rotation retires it and stores its successor atomically;
  *  - layer seeds are stored once per commitment and never change;
+ *  - metric events are append-only and never de-duplicated by content (a repeated event is a real
+ *    event); only an event carrying a client id that is stored already is skipped (idempotent retries);
  *  - everything a method resolved is durable (committed) when its promise resolves.
  */
 
@@ -141,6 +143,49 @@ export interface LayerSeedRecord {
 
 export type LogAppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'INDEX_CONFLICT'; readonly size: number };
 
+/** A metric event as SDKs report it (POST /v1/metrics). */
+export interface MetricEventInput {
+  readonly unitType: string;
+  /** Canonical (NFC) unit id, as exposures carry it. */
+  readonly unit: string;
+  readonly metric: string;
+  /** A finite number. */
+  readonly value: number;
+  /** When it happened: integer milliseconds since the epoch. */
+  readonly at: number;
+  /**
+   * The client's id for the event, for idempotent retries: an event whose id is stored already (or
+   * that repeats an id earlier in the same batch) is skipped. null: always stored.
+   */
+  readonly id: string | null;
+  /** When the service received it: milliseconds since the epoch. */
+  readonly receivedAt: number;
+}
+
+export interface StoredMetricEvent extends MetricEventInput {
+  /** Position in the append order: increasing, not necessarily without gaps. */
+  readonly seq: number;
+}
+
+export interface MetricFilter {
+  readonly unitType?: string | undefined;
+}
+
+export interface MetricAppendResult {
+  /** Events stored by this call. */
+  readonly stored: number;
+  /** Events skipped because their id was stored already (or repeated within the batch). */
+  readonly duplicates: number;
+}
+
+/** The stored events of one metric name. */
+export interface MetricSummary {
+  readonly metric: string;
+  readonly events: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
 export type AppendResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'VERSION_CONFLICT'; readonly latest: number };
 
 export interface Store {
@@ -178,6 +223,16 @@ export interface Store {
 
   exportAssignments(filter: ExportFilter): AsyncIterable<StoredAssignment>;
   exportExposures(filter: ExportFilter): AsyncIterable<StoredExposure>;
+
+  /**
+   * Appends metric events in input order, in one transaction. Events are never merged; an event
+   * whose id is already stored, or repeats an id earlier in the batch, is skipped and counted.
+   */
+  appendMetricEvents(events: readonly MetricEventInput[]): Promise<MetricAppendResult>;
+  /** Stored metric events in append order (seq), optionally of one unit type. */
+  exportMetricEvents(filter: MetricFilter): AsyncIterable<StoredMetricEvent>;
+  /** Per metric name (in byte order): how many events are stored and their first and last time. */
+  metricSummary(filter: MetricFilter): Promise<MetricSummary[]>;
 
   latestConfig(): Promise<ConfigVersionRecord | null>;
   getConfig(version: number): Promise<ConfigVersionRecord | null>;

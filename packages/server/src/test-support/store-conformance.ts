@@ -4,7 +4,7 @@
  * fresh, migrated, empty store.
  */
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRecord, ConfigVersionRecord, ExposureInput, LogEntryRecord, SigningKeyRecord, Store, StoredAssignment } from '../store/types.js';
+import type { ApiKeyRecord, ConfigVersionRecord, ExposureInput, LogEntryRecord, MetricEventInput, SigningKeyRecord, Store, StoredAssignment, StoredMetricEvent } from '../store/types.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
 
@@ -37,6 +37,16 @@ export function exposureFixture(overrides: Partial<ExposureInput> = {}): Exposur
     source: 'server',
     ...overrides,
   };
+}
+
+export function metricFixture(overrides: Partial<MetricEventInput> = {}): MetricEventInput {
+  return { unitType: 'userId', unit: 'user_1', metric: 'revenue', value: 12.5, at: 1_773_446_400_000, id: null, receivedAt: 1_773_446_401_000, ...overrides };
+}
+
+/** The stored events without their seq, after checking that seq increases in append order. */
+function withoutSeq(events: readonly StoredMetricEvent[]): MetricEventInput[] {
+  for (let i = 1; i < events.length; i++) expect(events[i]!.seq).toBeGreaterThan(events[i - 1]!.seq);
+  return events.map(({ seq: _seq, ...e }) => e);
 }
 
 export function configFixture(version: number, overrides: Partial<ConfigVersionRecord> = {}): ConfigVersionRecord {
@@ -206,6 +216,101 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         expect(counts[9999]).toBe(1);
         expect(counts[7]).toBe(0);
         expect(counts.reduce((a, b) => a + b, 0)).toBe(3);
+      }));
+
+    it('appends metric events in order and never merges repeats; values, times and ids read back exactly', () =>
+      withStore(async (store) => {
+        const events = [
+          metricFixture(),
+          metricFixture(),
+          metricFixture({ unit: 'Jos\u00e9 😀 小明', metric: 'checkout:completed', value: -2.5, at: 1 }),
+          metricFixture({ value: 0.1 + 0.2, id: 'evt-1' }),
+          metricFixture({ value: 1e-300, unitType: 'anonymousId' }),
+          metricFixture({ value: Number.MAX_VALUE, at: 253_402_300_799_999 }),
+          metricFixture({ value: 0, metric: 'purchase' }),
+        ];
+        expect(await store.appendMetricEvents(events)).toEqual({ stored: 7, duplicates: 0 });
+        expect(await store.appendMetricEvents([metricFixture({ value: 3 })])).toEqual({ stored: 1, duplicates: 0 });
+        expect(await store.appendMetricEvents([])).toEqual({ stored: 0, duplicates: 0 });
+        expect(withoutSeq(await collect(store.exportMetricEvents({})))).toEqual([...events, metricFixture({ value: 3 })]);
+      }));
+
+    it('skips a metric event whose client id is stored already or repeated in its batch, keeping the first', () =>
+      withStore(async (store) => {
+        const first = metricFixture({ id: 'a', value: 1 });
+        const batch = [first, metricFixture({ id: 'b', value: 2 }), metricFixture({ id: 'a', value: 3 }), metricFixture({ value: 4 }), metricFixture({ value: 4 })];
+        expect(await store.appendMetricEvents(batch)).toEqual({ stored: 4, duplicates: 1 });
+        // A retry of the same batch (the answer was lost): only the events without an id are stored again.
+        expect(await store.appendMetricEvents(batch)).toEqual({ stored: 2, duplicates: 3 });
+        expect(await store.appendMetricEvents([metricFixture({ id: 'b', value: 9 }), metricFixture({ id: 'c', value: 5 })])).toEqual({ stored: 1, duplicates: 1 });
+        const stored = withoutSeq(await collect(store.exportMetricEvents({})));
+        expect(stored.map((e) => [e.id, e.value])).toEqual([
+          ['a', 1],
+          ['b', 2],
+          [null, 4],
+          [null, 4],
+          [null, 4],
+          [null, 4],
+          ['c', 5],
+        ]);
+      }));
+
+    it('refuses a batch with a value that is not finite or a time that is not an integer, storing none of it', () =>
+      withStore(async (store) => {
+        for (const bad of [{ value: Number.POSITIVE_INFINITY }, { value: Number.NaN }, { at: 1.5 }]) {
+          await expect(store.appendMetricEvents([metricFixture({ id: 'good' }), metricFixture(bad)])).rejects.toThrow(/appendMetricEvents/);
+        }
+        expect(await collect(store.exportMetricEvents({}))).toEqual([]);
+        expect(await store.appendMetricEvents([metricFixture({ id: 'good' })])).toEqual({ stored: 1, duplicates: 0 });
+      }));
+
+    it('stores every event of concurrent batches and one event per client id', () =>
+      withStore(async (store) => {
+        const batches = [0, 1, 2, 3].map((k) => Array.from({ length: 50 }, (_, i) => metricFixture({ unit: `u${k}-${i}`, value: i, id: i % 2 === 0 ? `shared-${i}` : null })));
+        const results = await Promise.all(batches.map((b) => store.appendMetricEvents(b)));
+        expect(results.reduce((n, r) => n + r.stored, 0)).toBe(4 * 25 + 25);
+        expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(3 * 25);
+        const stored = await collect(store.exportMetricEvents({}));
+        expect(stored.length).toBe(125);
+        expect(new Set(stored.map((e) => e.seq)).size).toBe(125);
+        expect(new Set(stored.flatMap((e) => (e.id === null ? [] : [e.id]))).size).toBe(25);
+      }));
+
+    it('exports metric events by unit type, across pages, including events appended during the export', () =>
+      withStore(async (store) => {
+        const many = Array.from({ length: 2500 }, (_, i) => metricFixture({ unit: `u${i}`, unitType: i % 5 === 0 ? 'anonymousId' : 'userId', value: i }));
+        await store.appendMetricEvents(many);
+        const seen: number[] = [];
+        for await (const e of store.exportMetricEvents({ unitType: 'userId' })) {
+          seen.push(e.value);
+          if (seen.length === 10) await store.appendMetricEvents([metricFixture({ unit: 'late', value: -1 })]);
+        }
+        expect(seen).toEqual([...many.filter((e) => e.unitType === 'userId').map((e) => e.value), -1]);
+        const anonymous = withoutSeq(await collect(store.exportMetricEvents({ unitType: 'anonymousId' })));
+        expect(anonymous).toEqual(many.filter((e) => e.unitType === 'anonymousId'));
+        expect(await collect(store.exportMetricEvents({ unitType: 'deviceId' }))).toEqual([]);
+      }));
+
+    it('summarises stored metric events per name, optionally of one unit type', () =>
+      withStore(async (store) => {
+        expect(await store.metricSummary({})).toEqual([]);
+        await store.appendMetricEvents([
+          metricFixture({ metric: 'revenue', at: 30 }),
+          metricFixture({ metric: 'purchase', at: 20 }),
+          metricFixture({ metric: 'revenue', at: 10 }),
+          metricFixture({ metric: 'signup', at: 5, unitType: 'anonymousId' }),
+          metricFixture({ metric: 'revenue', at: 50, unitType: 'anonymousId' }),
+        ]);
+        expect(await store.metricSummary({ unitType: 'userId' })).toEqual([
+          { metric: 'purchase', events: 1, firstAt: 20, lastAt: 20 },
+          { metric: 'revenue', events: 2, firstAt: 10, lastAt: 30 },
+        ]);
+        expect(await store.metricSummary({})).toEqual([
+          { metric: 'purchase', events: 1, firstAt: 20, lastAt: 20 },
+          { metric: 'revenue', events: 3, firstAt: 10, lastAt: 50 },
+          { metric: 'signup', events: 1, firstAt: 5, lastAt: 5 },
+        ]);
+        expect(await store.metricSummary({ unitType: 'deviceId' })).toEqual([]);
       }));
 
     it('exports assignments, optionally by experiment', () =>

@@ -171,5 +171,12 @@ export interface ResultsReport {
   readonly metrics: readonly MetricResult[];
   readonly warnings: readonly Warning[];
   readonly exposureRows: number;
-  readonly inputs: { readonly events: { readonly rows: number; readonly badRows: number } };
+  readonly inputs: { readonly events: { readonly rows: number; readonly badRows: number; readonly source: 'store' | 'upload' } };
+}
+
+/** GET /v1/insights/metrics: the metric events stored for an experiment's unit type (POST /v1/metrics). */
+export interface StoredMetrics {
+  readonly experiment: string;
+  readonly unitType: string;
+  readonly metrics: readonly { readonly metric: string; readonly events: number; readonly firstAt: number; readonly lastAt: number }[];
 }

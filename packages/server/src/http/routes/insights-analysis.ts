@@ -1,8 +1,9 @@
 /**
  * Health and results of one experiment, computed on request from the store's exposures with
  * @sortition/analysis (embedded DuckDB): units per arm against the split in force and SRM per phase
- * of first exposure, crossovers per day with their cause, and (given metric events) the
- * first-exposure, phase-stratified lift beside the naive event-time view.
+ * of first exposure, crossovers per day with their cause, and on metric events (those stored through
+ * POST /v1/metrics, or an uploaded file) the first-exposure, phase-stratified lift beside the naive
+ * event-time view.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { AnalysisError, AnalysisResult, AnalysisWarning, Drift, LoadReport,
 import type { CompiledConfig } from '@sortition/core';
 import type { Store } from '../../store/types.js';
 import { HttpError } from '../errors.js';
-import { compiledVersion, snapshotExposures, splitsInForce, type ExposureSnapshot, type PhaseSplit, type UnitSummary } from './insights-data.js';
+import { compiledVersion, snapshotExposures, snapshotMetricEvents, splitsInForce, type ExposureSnapshot, type PhaseSplit, type UnitSummary } from './insights-data.js';
 
 export interface ArmHealth {
   readonly variant: string;
@@ -62,28 +63,44 @@ export interface EventsUpload {
 
 export interface ResultsRequest {
   readonly experiment: string;
-  readonly events: EventsUpload;
+  /** An uploaded events file; without it, the metric events stored through POST /v1/metrics. */
+  readonly events?: EventsUpload;
   readonly metrics?: readonly MetricSpec[];
   readonly control?: string;
   readonly allowBadRows?: boolean;
 }
 
-export type ResultsReport = Omit<AnalysisResult, 'inputs'> & { readonly inputs: { readonly events: LoadReport; readonly exposures: LoadReport }; readonly exposureRows: number };
+/** Where the metric events came from: the store (POST /v1/metrics) or the request's upload. */
+export type EventsSource = 'store' | 'upload';
+
+export type ResultsReport = Omit<AnalysisResult, 'inputs'> & {
+  readonly inputs: { readonly events: Omit<LoadReport, 'source'> & { readonly source: EventsSource }; readonly exposures: LoadReport };
+  readonly exposureRows: number;
+};
 
 const EMPTY_EVENTS = 'unit_id,timestamp,metric,value\n';
 
-function field(code: AnalysisError['code']): string {
+interface EventsFile {
+  readonly path: string;
+  readonly format: 'csv' | 'jsonl';
+  readonly source: EventsSource;
+}
+
+function field(code: AnalysisError['code'], source: EventsSource): string {
   switch (code) {
     case 'INVALID_OPTION':
       return '/control';
     case 'NO_UNITS':
       return '/experiment';
     default:
-      return '/events/content';
+      return source === 'upload' ? '/events/content' : '/events';
   }
 }
 
-function fixFor(code: AnalysisError['code']): string {
+function fixFor(code: AnalysisError['code'], source: EventsSource): string {
+  if (source === 'store' && (code === 'MISSING_COLUMN' || code === 'UNREADABLE_INPUT' || code === 'UNSUPPORTED_FORMAT' || code === 'BAD_ROWS')) {
+    return 'export the stored events with GET /v1/export/metrics and analyse them with `sortition analyze`, or upload an events file in /events';
+  }
   switch (code) {
     case 'MISSING_COLUMN':
       return 'upload events with the columns unit_id, timestamp, metric and value (CSV with a header row, or JSON Lines)';
@@ -108,22 +125,49 @@ function fixFor(code: AnalysisError['code']): string {
 const loadAnalysis = (): Promise<typeof Analysis> => import('@sortition/analysis');
 
 /** AnalysisError → HttpError, with the scratch directory's path taken out of the message. */
-function toHttp(error: unknown, snapshot: ExposureSnapshot, AnalysisErrorClass: typeof AnalysisError): unknown {
+function toHttp(error: unknown, snapshot: ExposureSnapshot, source: EventsSource, AnalysisErrorClass: typeof AnalysisError): unknown {
   if (!(error instanceof AnalysisErrorClass)) return error;
-  const message = error.message.split(snapshot.dir).join('<upload>');
+  const message = error.message.split(snapshot.dir).join(source === 'upload' ? '<upload>' : '<stored events>');
   const reports = (error as AnalysisError & { reports?: unknown }).reports;
   const status = error.code === 'DUCKDB_ERROR' ? 500 : 422;
-  return new HttpError(status, `ANALYSIS_${error.code}`, message, { field: field(error.code), fix: fixFor(error.code), cause: error, ...(reports === undefined ? {} : { details: { reports } }) });
+  return new HttpError(status, `ANALYSIS_${error.code}`, message, { field: field(error.code, source), fix: fixFor(error.code, source), cause: error, ...(reports === undefined ? {} : { details: { reports } }) });
 }
 
-async function runAnalysis(snapshot: ExposureSnapshot, experiment: string, splits: readonly PhaseSplit[], events: EventsUpload | null, extra: Partial<Pick<ResultsRequest, 'metrics' | 'control' | 'allowBadRows'>>): Promise<AnalysisResult> {
-  const eventsFile = join(snapshot.dir, events === null ? 'events.csv' : `events.${events.format}`);
-  await writeFile(eventsFile, events === null ? EMPTY_EVENTS : events.content, 'utf8');
+/** The uploaded events, written beside the exposures snapshot. */
+async function uploadedEvents(snapshot: ExposureSnapshot, events: EventsUpload): Promise<EventsFile> {
+  const path = join(snapshot.dir, `events.${events.format}`);
+  await writeFile(path, events.content, 'utf8');
+  return { path, format: events.format, source: 'upload' };
+}
+
+/** The stored metric events of the experiment's exposed units (422 NO_METRIC_EVENTS when there are none). */
+async function storedEvents(store: Store, snapshot: ExposureSnapshot, experiment: string): Promise<EventsFile> {
+  const stored = await snapshotMetricEvents(store, snapshot, experiment);
+  if (stored.rows === 0) {
+    throw new HttpError(
+      422,
+      'NO_METRIC_EVENTS',
+      stored.scanned === 0
+        ? 'no metric events are stored for the unit type of this experiment, and none were uploaded'
+        : `${stored.scanned} metric events are stored for this unit type, but none of a unit exposed in experiment "${experiment}"`,
+      { field: '/events', fix: "report metric events with POST /v1/metrics (the SDK's client.track()), or upload an events file in /events" },
+    );
+  }
+  return { path: stored.file, format: 'jsonl', source: 'store' };
+}
+
+async function runAnalysis(snapshot: ExposureSnapshot, experiment: string, splits: readonly PhaseSplit[], events: EventsFile | null, extra: Partial<Pick<ResultsRequest, 'metrics' | 'control' | 'allowBadRows'>>): Promise<AnalysisResult> {
+  let eventsFile = events;
+  if (eventsFile === null) {
+    const path = join(snapshot.dir, 'no-events.csv');
+    await writeFile(path, EMPTY_EVENTS, 'utf8');
+    eventsFile = { path, format: 'csv', source: 'upload' };
+  }
   const { analyze, AnalysisError: AnalysisErrorClass } = await loadAnalysis();
   try {
     return await analyze({
       exposures: { path: snapshot.file, format: 'jsonl' },
-      events: { path: eventsFile, format: events?.format ?? 'csv' },
+      events: { path: eventsFile.path, format: eventsFile.format },
       experiment,
       config: { phases: Object.fromEntries(splits.map((s) => [s.phase, s.expected])) },
       ...(extra.metrics === undefined || extra.metrics.length === 0 ? {} : { metrics: extra.metrics }),
@@ -132,7 +176,7 @@ async function runAnalysis(snapshot: ExposureSnapshot, experiment: string, split
       ...(events === null ? { naiveView: false } : {}),
     });
   } catch (error) {
-    throw toHttp(error, snapshot, AnalysisErrorClass);
+    throw toHttp(error, snapshot, eventsFile.source, AnalysisErrorClass);
   }
 }
 
@@ -252,7 +296,10 @@ export async function experimentHealth(store: Store, experiment: string, current
   }
 }
 
-/** Results of one experiment on uploaded metric events, against the store's exposures. */
+/**
+ * Results of one experiment against the store's exposures, on the metric events stored through
+ * POST /v1/metrics, or on uploaded ones when the request carries them.
+ */
 export async function experimentResults(store: Store, request: ResultsRequest, current: CompiledConfig): Promise<ResultsReport> {
   const snapshot = await snapshotExposures(store, request.experiment);
   try {
@@ -262,10 +309,11 @@ export async function experimentResults(store: Store, request: ResultsRequest, c
         fix: 'wait until units are exposed (POST /v1/evaluate or /v1/exposures), then analyse again',
       });
     }
+    const events = request.events === undefined ? await storedEvents(store, snapshot, request.experiment) : await uploadedEvents(snapshot, request.events);
     const splits = await splitsInForce(store, request.experiment, snapshot.units, current);
-    const result = await runAnalysis(snapshot, request.experiment, splits, request.events, request);
+    const result = await runAnalysis(snapshot, request.experiment, splits, events, request);
     const { inputs, ...rest } = result;
-    return { ...rest, inputs: { events: { ...inputs.events, source: 'upload' }, exposures: { ...inputs.exposures, source: 'store' } }, exposureRows: snapshot.rows };
+    return { ...rest, inputs: { events: { ...inputs.events, source: events.source }, exposures: { ...inputs.exposures, source: 'store' } }, exposureRows: snapshot.rows };
   } finally {
     await snapshot.dispose();
   }

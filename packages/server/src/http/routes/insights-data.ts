@@ -1,8 +1,9 @@
 /**
  * The data behind the dashboard's Health and Results views, read from the store: an experiment's
  * stored exposures written once to a scratch JSONL file (the shape of GET /v1/export/exposures, which
- * @sortition/analysis reads as it is), each unit's first exposure and first crossover, and the split
- * in force for every phase under every config version that served a first exposure.
+ * @sortition/analysis reads as it is), each unit's first exposure and first crossover, the stored
+ * metric events of those units (the shape of GET /v1/export/metrics), and the split in force for
+ * every phase under every config version that served a first exposure.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,9 +13,12 @@ import { once } from 'node:events';
 import { compileConfig, type CompiledConfig, type CompiledExperiment, type CompiledPhase } from '@sortition/core';
 import type { ConfigVersionRecord, Store, StoredExposure } from '../../store/types.js';
 import { HttpError } from '../errors.js';
+import { metricEventRow } from './export.js';
 
 /** Above this many stored exposures an on-request analysis is refused (use the export and the CLI). */
 export const MAX_EXPOSURE_ROWS = 1_000_000;
+/** Above this many stored metric events of an experiment's exposed units, likewise. */
+export const MAX_METRIC_EVENT_ROWS = 5_000_000;
 
 export interface ExposureRef {
   readonly at: number;
@@ -100,6 +104,45 @@ export async function snapshotExposures(store: Store, experiment: string): Promi
   const units = new Map<string, UnitSummary>();
   for (const [key, list] of perUnit) units.set(key, summarize(list));
   return { dir, file, rows, exposureCounts, units, dispose };
+}
+
+export interface MetricEventsSnapshot {
+  readonly file: string;
+  /** Events written: those of the experiment's exposed units. */
+  readonly rows: number;
+  /** Stored events read (of the exposed units' unit types). */
+  readonly scanned: number;
+}
+
+/**
+ * Writes the stored metric events of the snapshot's exposed units to `events.jsonl` beside the
+ * exposures (events of other units cannot be attributed, so they are left out here already).
+ */
+export async function snapshotMetricEvents(store: Store, snapshot: ExposureSnapshot, experiment: string): Promise<MetricEventsSnapshot> {
+  const file = join(snapshot.dir, 'events.jsonl');
+  const unitTypes = new Set([...snapshot.units.keys()].map((key) => key.slice(0, key.indexOf('\u0000'))));
+  const only = unitTypes.size === 1 ? [...unitTypes][0] : undefined;
+  let rows = 0;
+  let scanned = 0;
+  const out = createWriteStream(file, { encoding: 'utf8' });
+  const closed = once(out, 'close');
+  try {
+    for await (const e of store.exportMetricEvents({ unitType: only })) {
+      scanned++;
+      if (!snapshot.units.has(`${e.unitType}\u0000${e.unit}`)) continue;
+      if (++rows > MAX_METRIC_EVENT_ROWS) {
+        throw new HttpError(422, 'TOO_MANY_METRIC_EVENTS', `the units of experiment "${experiment}" have more than ${MAX_METRIC_EVENT_ROWS} stored metric events, too many to analyse on request`, {
+          field: '/experiment',
+          fix: 'export them with GET /v1/export/metrics and the exposures with GET /v1/export/exposures?experiment=..., and run `sortition analyze` on the files',
+        });
+      }
+      if (!out.write(`${JSON.stringify(metricEventRow(e))}\n`)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await closed;
+  }
+  return { file, rows, scanned };
 }
 
 /** Published config versions never change, so they are cached per store (bounded). */

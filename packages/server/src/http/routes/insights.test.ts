@@ -163,3 +163,40 @@ describe('POST /v1/insights/results', () => {
     expect(shape.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
   });
 });
+
+describe('results on the stored metric events (POST /v1/metrics)', () => {
+  it('refuses with the fix when no metric events are stored and none are uploaded', async () => {
+    const r = await t.call('POST', '/v1/insights/results', { key: read, body: { experiment: 'price_anchor' } });
+    expect(r.status).toBe(422);
+    expect(r.body).toMatchObject({ error: { code: 'NO_METRIC_EVENTS', field: '/events', fix: expect.stringContaining('POST /v1/metrics') as unknown } });
+  });
+
+  it('uses the stored events of exposed units of the experiment’s unit type by default, and lists the stored metrics', async () => {
+    const at = START - DAY / 2;
+    const metrics: Record<string, unknown>[] = [];
+    for (const [unit, variant] of before) {
+      metrics.push({ unitType: 'userId', unit, metric: 'revenue', value: variant === 'annual_first' ? 12 : 10, at });
+      // The same ids as another unit type, and units never exposed: neither may count.
+      metrics.push({ unitType: 'anonymousId', unit, metric: 'revenue', value: 1000, at });
+    }
+    metrics.push({ unitType: 'userId', unit: 'never-exposed', metric: 'revenue', value: 1000, at: new Date(at).toISOString() });
+    for (let i = 0; i < metrics.length; i += 1000) {
+      expect((await t.call('POST', '/v1/metrics', { key: sdk, body: { metrics: metrics.slice(i, i + 1000) } })).status).toBe(202);
+    }
+    const listed = await t.call('GET', '/v1/insights/metrics?experiment=price_anchor', { key: read });
+    expect(listed.body).toEqual({ experiment: 'price_anchor', unitType: 'userId', metrics: [{ metric: 'revenue', events: before.size + 1, firstAt: at, lastAt: at }] });
+
+    const r = await t.call('POST', '/v1/insights/results', { key: read, body: { experiment: 'price_anchor', control: 'monthly_first' } });
+    expect(r.status, JSON.stringify(r.body).slice(0, 500)).toBe(200);
+    const results = r.body as ResultsReport;
+    expect(results.inputs.events).toMatchObject({ source: 'store', rows: before.size, badRows: 0 });
+    const revenue = results.metrics.find((m) => m.metric === 'revenue')!.comparisons[0]!;
+    expect(revenue.primary!.difference.estimate).toBeCloseTo(2, 6);
+    expect(revenue.primary!.control.estimate).toBeCloseTo(10, 6);
+    // An upload still wins over the stored events.
+    const upload = 'unit_id,timestamp,metric,value\n' + [...before].map(([u, v]) => `${u},${new Date(at).toISOString()},revenue,${v === 'annual_first' ? 20 : 10}`).join('\n');
+    const uploaded = (await t.call('POST', '/v1/insights/results', { key: read, body: { experiment: 'price_anchor', control: 'monthly_first', events: { format: 'csv', content: upload } } })).body as ResultsReport;
+    expect(uploaded.inputs.events.source).toBe('upload');
+    expect(uploaded.metrics[0]!.comparisons[0]!.primary!.difference.estimate).toBeCloseTo(10, 6);
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * What the dashboard reads beyond the core API: who the key belongs to, an experiment's history with
  * diffs, its health (units per arm against the split in force, SRM per phase, crossovers per day
- * with their cause) and its results on uploaded metric events. Health and results are computed on
- * request from the store's exposures with @sortition/analysis.
+ * with their cause), the metric events stored for its units, and its results on those events (or
+ * on an uploaded file). Health and results are computed on request from the store's exposures with
+ * @sortition/analysis.
  */
 import { Type } from '@sinclair/typebox';
 import { allows } from '../../keys.js';
@@ -14,18 +15,20 @@ import { experimentHistory } from './insights-history.js';
 const ExperimentKey = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'experiment key' });
 const ExperimentQuery = Type.Object({ experiment: ExperimentKey }, { additionalProperties: false });
 
-/** Metric events are uploaded with the request (the service does not store them). */
+/** Largest events file the results accept in the request (instead of the stored metric events). */
 export const MAX_EVENTS_BYTES = 32 * 1024 * 1024;
 
 const ResultsBody = Type.Object(
   {
     experiment: ExperimentKey,
-    events: Type.Object(
-      {
-        format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')], { description: 'csv (header row: unit_id,timestamp,metric,value) or jsonl (one object per line with those keys)' }),
-        content: Type.String({ minLength: 1, maxLength: MAX_EVENTS_BYTES, description: 'the metric events file, as text' }),
-      },
-      { additionalProperties: false },
+    events: Type.Optional(
+      Type.Object(
+        {
+          format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')], { description: 'csv (header row: unit_id,timestamp,metric,value) or jsonl (one object per line with those keys)' }),
+          content: Type.String({ minLength: 1, maxLength: MAX_EVENTS_BYTES, description: 'the metric events file, as text' }),
+        },
+        { additionalProperties: false, description: 'an uploaded events file to analyse instead of the metric events stored through POST /v1/metrics (the default)' },
+      ),
     ),
     metrics: Type.Optional(
       Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), kind: Type.Union([Type.Literal('sum'), Type.Literal('conversion')]) }, { additionalProperties: false }), {
@@ -38,6 +41,14 @@ const ResultsBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const MetricsResponse = Type.Object({
+  experiment: Type.String(),
+  unitType: Type.String({ description: "the experiment's unit type (its layer's)" }),
+  metrics: Type.Array(Type.Object({ metric: Type.String(), events: Type.Integer(), firstAt: Type.Integer(), lastAt: Type.Integer() }), {
+    description: 'per metric name, the stored events of this unit type (of every unit, exposed or not) and their first and last time (epoch ms)',
+  }),
+});
 
 const WhoAmIResponse = Type.Object({
   id: Type.String(),
@@ -102,9 +113,22 @@ export function insightRoutes(): Route[] {
       },
     },
     {
+      method: 'GET',
+      url: '/v1/insights/metrics',
+      summary: "The metric events stored (POST /v1/metrics) for one experiment's unit type: per metric name, how many and from when to when",
+      tag: 'insights',
+      permission: 'export',
+      schema: { querystring: ExperimentQuery, response: { 200: MetricsResponse } },
+      handler: async (ctx, request) => {
+        const { experiment } = request.query as { experiment: string };
+        const unitType = requireExperiment(ctx, experiment).compiled.experiments.get(experiment)!.layer.unit;
+        return { experiment, unitType, metrics: await ctx.store.metricSummary({ unitType }) };
+      },
+    },
+    {
       method: 'POST',
       url: '/v1/insights/results',
-      summary: 'Results of one experiment on uploaded metric events (CSV or JSON Lines) against the stored exposures: per metric the first-exposure, phase-stratified lift with its interval, and the naive event-time view',
+      summary: 'Results of one experiment against the stored exposures, on the stored metric events (or an uploaded CSV or JSON Lines file): per metric the first-exposure, phase-stratified lift with its interval, and the naive event-time view',
       tag: 'insights',
       permission: 'export',
       bodyLimit: MAX_EVENTS_BYTES + 64 * 1024,

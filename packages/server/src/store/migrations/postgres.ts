@@ -113,4 +113,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationBody>[] = 
       );
     `,
   },
+  {
+    version: 4,
+    name: 'metric events',
+    up: (s: string) => `
+      -- Metric events reported by SDKs (POST /v1/metrics): append-only, in arrival order (seq).
+      -- event_id is the client's optional id for idempotent retries: unique when present.
+      CREATE TABLE ${s}.metric_events (
+        seq         bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        unit_type   text    NOT NULL,
+        unit        text    NOT NULL,
+        metric      text    NOT NULL,
+        -- Finite only ('NaN' sorts above 'Infinity' in PostgreSQL, so this excludes it too).
+        value       double precision NOT NULL CHECK (value > '-Infinity' AND value < 'Infinity'),
+        at          bigint  NOT NULL,
+        event_id    text,
+        received_at bigint  NOT NULL
+      );
+      -- Export and summary of one unit type, in seq order.
+      CREATE INDEX metric_events_by_unit_type ON ${s}.metric_events (unit_type, seq);
+      CREATE UNIQUE INDEX metric_events_event_id ON ${s}.metric_events (event_id) WHERE event_id IS NOT NULL;
+    `,
+  },
 ]);

@@ -108,4 +108,26 @@ export const SQLITE_MIGRATIONS: readonly Migration<string>[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'metric events',
+    up: `
+      -- Metric events reported by SDKs (POST /v1/metrics): append-only, in arrival order (seq, the
+      -- rowid). event_id is the client's optional id for idempotent retries: unique when present.
+      CREATE TABLE metric_events (
+        seq         INTEGER PRIMARY KEY,
+        unit_type   TEXT    NOT NULL,
+        unit        TEXT    NOT NULL,
+        metric      TEXT    NOT NULL,
+        -- Finite only (NaN cannot be stored: it reads as NULL).
+        value       REAL    NOT NULL CHECK (abs(value) <= 1.7976931348623157e308),
+        at          INTEGER NOT NULL,
+        event_id    TEXT,
+        received_at INTEGER NOT NULL
+      ) STRICT;
+      -- Export and summary of one unit type, in seq order (the rowid is the index's last column).
+      CREATE INDEX metric_events_by_unit_type ON metric_events (unit_type);
+      CREATE UNIQUE INDEX metric_events_event_id ON metric_events (event_id) WHERE event_id IS NOT NULL;
+    `,
+  },
 ]);

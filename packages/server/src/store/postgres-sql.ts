@@ -1,0 +1,119 @@
+/**
+ * All SQL of the PostgreSQL store (postgres.ts). Every table is named schema-qualified; the quoted
+ * schema name is filled in once, when the store is created.
+ */
+
+const ASSIGNMENT_COLUMNS = 'unit_type, unit, experiment, lineage, phase, variant, slot, layer_epoch, config_version, assigned_at';
+const EXPOSURE_COLUMNS = 'unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at';
+const CONFIG_SUMMARY_COLUMNS = 'version, hash, author, reason, created_at';
+const KEY_COLUMNS = 'id, kind, hash, label, created_at, revoked_at';
+
+/** All SQL of the store, with the quoted schema name filled in once. */
+export function statements(s: string) {
+  return {
+    getAssignments: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
+      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(unit_type, unit, experiment, ord)
+      JOIN ${s}.assignments a ON a.unit_type = k.unit_type AND a.unit = k.unit AND a.experiment = k.experiment
+      ORDER BY k.ord, a.lineage`,
+    // RETURNING lists only the rows this statement inserted; the others lost to an earlier row.
+    insertAssignments: `INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
+      SELECT ${ASSIGNMENT_COLUMNS}
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::integer[], $8::integer[], $9::integer[], $10::bigint[])
+        WITH ORDINALITY AS t(${ASSIGNMENT_COLUMNS}, ord)
+      ORDER BY ord
+      ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING
+      RETURNING unit_type, unit, experiment, lineage`,
+    assignmentsByFullKey: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(unit_type, unit, experiment, lineage)
+      JOIN ${s}.assignments a USING (unit_type, unit, experiment, lineage)`,
+    recordExposures: `INSERT INTO ${s}.exposures AS e (${EXPOSURE_COLUMNS})
+      SELECT ${EXPOSURE_COLUMNS}
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[],
+                  $7::integer[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[])
+        WITH ORDINALITY AS t(${EXPOSURE_COLUMNS}, ord)
+      ORDER BY ord
+      ON CONFLICT (unit_type, unit, experiment, phase) DO UPDATE
+        SET count = e.count + EXCLUDED.count, last_at = greatest(e.last_at, EXCLUDED.last_at)`,
+    // A unit counts once, in its lowest in-range slot (a unit has one slot per lineage, so the min
+    // only matters for inconsistent data).
+    exposedSlotCounts: `SELECT slot, count(*) AS n FROM (
+        SELECT min(slot) AS slot FROM ${s}.exposures
+        WHERE experiment = $1 AND phase = ANY($2::text[]) AND slot >= 0 AND slot < $3
+        GROUP BY unit_type, unit
+      ) u GROUP BY slot`,
+    assignmentsFirstPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
+      ORDER BY unit_type, unit, experiment, lineage LIMIT $1`,
+    assignmentsNextPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
+      WHERE (unit_type, unit, experiment, lineage) > ($2, $3, $4, $5)
+      ORDER BY unit_type, unit, experiment, lineage LIMIT $1`,
+    experimentAssignmentsFirstPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
+      WHERE experiment = $2 ORDER BY unit_type, unit, lineage LIMIT $1`,
+    experimentAssignmentsNextPage: `SELECT ${ASSIGNMENT_COLUMNS} FROM ${s}.assignments
+      WHERE experiment = $2 AND (unit_type, unit, lineage) > ($3, $4, $5)
+      ORDER BY unit_type, unit, lineage LIMIT $1`,
+    exposuresFirstPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
+      ORDER BY unit_type, unit, experiment, phase LIMIT $1`,
+    exposuresNextPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
+      WHERE (unit_type, unit, experiment, phase) > ($2, $3, $4, $5)
+      ORDER BY unit_type, unit, experiment, phase LIMIT $1`,
+    experimentExposuresFirstPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
+      WHERE experiment = $2 ORDER BY phase, unit_type, unit LIMIT $1`,
+    experimentExposuresNextPage: `SELECT ${EXPOSURE_COLUMNS} FROM ${s}.exposures
+      WHERE experiment = $2 AND (phase, unit_type, unit) > ($3, $4, $5)
+      ORDER BY phase, unit_type, unit LIMIT $1`,
+    latestVersion: `SELECT coalesce(max(version), 0) AS latest FROM ${s}.config_versions`,
+    latestConfig: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM ${s}.config_versions ORDER BY version DESC LIMIT 1`,
+    configByVersion: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM ${s}.config_versions WHERE version = $1`,
+    listConfigs: `SELECT ${CONFIG_SUMMARY_COLUMNS} FROM ${s}.config_versions ORDER BY version`,
+    // No lock and no explicit transaction are needed: this is one statement, so one transaction.
+    // - No gap: the row is inserted only if the statement's snapshot shows max(version) = $1 - 1,
+    //   that is, version $1 - 1 is committed (versions are never deleted).
+    // - No duplicate: version is the primary key. When two publishers race for the same version,
+    //   the second insert waits for the first transaction; if it commits, ON CONFLICT DO NOTHING
+    //   skips the row (0 rows: VERSION_CONFLICT), if it rolls back, the second one is inserted.
+    // Under REPEATABLE READ or SERIALIZABLE (if a DBA made that the default) the loser gets a
+    // serialization failure instead, which appendConfig also reports as VERSION_CONFLICT.
+    // An advisory lock or SERIALIZABLE would add round trips and serialize publishers for nothing.
+    appendConfig: `WITH latest AS (SELECT coalesce(max(version), 0) AS v FROM ${s}.config_versions)
+      INSERT INTO ${s}.config_versions (version, doc, hash, author, reason, created_at, impact)
+      SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM latest WHERE latest.v + 1 = $1::integer
+      ON CONFLICT (version) DO NOTHING
+      RETURNING version`,
+    // As appendConfig: one statement, inserted only if the snapshot's size equals the index; the
+    // primary key and the unique config_version turn a racing duplicate into 0 rows.
+    appendLogEntry: `WITH size AS (SELECT coalesce(max(idx) + 1, 0) AS n FROM ${s}.log_entries)
+      INSERT INTO ${s}.log_entries (idx, leaf, leaf_hash, config_version)
+      SELECT $1::bigint, $2::text, $3::text, $4::integer FROM size WHERE size.n = $1::bigint
+      ON CONFLICT DO NOTHING
+      RETURNING idx`,
+    logSize: `SELECT coalesce(max(idx) + 1, 0) AS size FROM ${s}.log_entries`,
+    logEntries: `SELECT idx, leaf, leaf_hash, config_version FROM ${s}.log_entries WHERE idx >= $1 ORDER BY idx`,
+    listSigningKeys: `SELECT kid, purpose, alg, public_key, private_key, created_at, rotated_at FROM ${s}.signing_keys ORDER BY created_at, kid`,
+    insertSigningKey: `INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING kid`,
+    // One statement: the insert runs only if the update retired the current key of that purpose.
+    rotateSigningKey: `WITH retired AS (
+        UPDATE ${s}.signing_keys SET rotated_at = $2 WHERE kid = $1 AND purpose = $4 AND rotated_at IS NULL RETURNING kid)
+      INSERT INTO ${s}.signing_keys (kid, purpose, alg, public_key, private_key, created_at, rotated_at)
+      SELECT $3, $4, $5, $6, $7, $8, NULL FROM retired RETURNING kid`,
+    insertLayerSeed: `INSERT INTO ${s}.layer_seeds (seed_commit, layer, epoch, sealed, created_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT DO NOTHING RETURNING seed_commit`,
+    layerSeed: `SELECT seed_commit, layer, epoch, sealed, created_at FROM ${s}.layer_seeds WHERE seed_commit = $1`,
+    putKey: `INSERT INTO ${s}.api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, hash = EXCLUDED.hash, label = EXCLUDED.label,
+        created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at`,
+    keyByHash: `SELECT ${KEY_COLUMNS} FROM ${s}.api_keys WHERE hash = $1`,
+    listKeys: `SELECT ${KEY_COLUMNS} FROM ${s}.api_keys ORDER BY created_at, id`,
+    revokeKey: `UPDATE ${s}.api_keys SET revoked_at = $2 WHERE id = $1`,
+    createMigrationsTable: `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text    NOT NULL,
+        applied_at bigint  NOT NULL
+      )`,
+    appliedMigrations: `SELECT version, name FROM ${s}.schema_migrations ORDER BY version`,
+    recordMigration: `INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+  } as const;
+}
+
+export type Statements = ReturnType<typeof statements>;
