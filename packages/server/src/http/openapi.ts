@@ -16,14 +16,18 @@ export function openApiDocument(routes: readonly Route[], version: string): unkn
   const errorResponse = { description: 'error', content: { 'application/json': { schema: plain(ErrorResponse) } } };
   for (const route of routes) {
     const path = route.url.replace(/:([A-Za-z]+)/g, '{$1}');
-    const ok = route.schema.response?.[200] ?? route.schema.response?.[201];
+    // The documented success status: the route's declared 2xx response, else 201 for publishing a
+    // version and 200 otherwise.
+    const declared = Object.keys(route.schema.response ?? {}).find((k) => /^2\d\d$/.test(k));
+    const status = declared ?? (route.method === 'POST' && route.url.endsWith('/versions') ? '201' : '200');
+    const ok = declared === undefined ? undefined : (route.schema.response as Record<string, TSchema>)[declared];
     const operation: Record<string, unknown> = {
       operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       summary: route.summary,
       tags: [route.tag],
       parameters: [...parameters(route.schema.params, 'path'), ...parameters(route.schema.querystring, 'query')],
       responses: {
-        [route.method === 'POST' && route.url.endsWith('/versions') ? '201' : '200']: { description: 'success', ...(ok === undefined ? {} : { content: { 'application/json': { schema: plain(ok) } } }) },
+        [status]: { description: 'success', ...(ok === undefined ? {} : { content: { 'application/json': { schema: plain(ok) } } }) },
         '400': errorResponse,
         ...(route.permission === null ? {} : { '401': errorResponse, '403': errorResponse }),
         default: errorResponse,

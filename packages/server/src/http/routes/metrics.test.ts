@@ -129,6 +129,11 @@ describe('GET /v1/export/metrics', () => {
     const doc = (await t.call('GET', '/openapi.json', { key: null })).body as { paths: Record<string, Record<string, Record<string, unknown>>> };
     const post = doc.paths['/v1/metrics']?.['post'];
     expect(post?.['x-permission']).toBe('track');
+    // The documented success status is the one the route answers with, with its schema.
+    const responses = post?.['responses'] as Record<string, { content?: unknown }>;
+    expect(Object.keys(responses)).toContain('202');
+    expect(Object.keys(responses)).not.toContain('200');
+    expect(responses['202']?.content).toBeDefined();
     const schema = (post?.['requestBody'] as { content: { 'application/json': { schema: { properties: { metrics: { maxItems: number; items: { properties: Record<string, unknown> } } } } } } }).content['application/json'].schema;
     expect(schema.properties.metrics.maxItems).toBe(1000);
     expect(Object.keys(schema.properties.metrics.items.properties)).toEqual(['unitType', 'unit', 'metric', 'value', 'at', 'id']);
