@@ -8,7 +8,7 @@ export { SortitionSdkError, type SdkErrorCode } from './errors.js';
 export { EventBatcher, RejectedBatchError, jsonSender, type BatchKind, type BatchSender, type BatcherOptions } from './batch.js';
 export { ExposureBatcher, ExposureRejectedError, serviceExposureSender } from './exposures.js';
 export type { ExposureBatcherOptions, ExposureSender, ExposureSink, VisibilitySource, WireExposure } from './exposures.js';
-export { MetricBatcher, httpMetricSender, metricEventRow, type MetricEvent, type MetricSender, type MetricSink } from './metrics.js';
+export { METRIC_NAME, MetricBatcher, httpMetricSender, isValidMetricEvent, metricEventRow, serviceMetricSender, type HttpMetricSenderOptions, type MetricEvent, type MetricSender, type MetricSink } from './metrics.js';
 export { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
 export { isStickyRecord, type StickyAdapter } from './sticky/types.js';
 export { MemoryStickyAdapter } from './sticky/memory.js';

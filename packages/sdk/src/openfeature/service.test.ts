@@ -205,7 +205,7 @@ describe('provider events against the real service', () => {
 
 describe('track() through OpenFeature', () => {
   it('records metric events for the context units, batches them to a collector, and the analysis reads them with the exposure export', async () => {
-    // A collector: what an application would run until the service has a metric endpoint.
+    // An application's own collector (httpMetricSender({ url })); the service's /v1/metrics is tested in metrics.e2e.test.ts.
     const received: MetricEvent[] = [];
     const collector = createServer((req, res) => {
       let body = '';
