@@ -22,6 +22,12 @@ export interface ServiceOptions {
   readonly bootstrapConfig?: unknown;
   readonly pollMs?: number;
   readonly cacheSize?: number;
+  /**
+   * How long repeat-exposure counts stay in memory before they are written (default 10 s). A crash
+   * loses at most this much of the counts; first assignments and first exposures are written before
+   * the response, always.
+   */
+  readonly exposureCountFlushMs?: number;
   /** Origin line of the config log's checkpoints (default "sortition.local/log"). */
   readonly logOrigin?: string;
   /** Seals committed-layer seeds at rest: 64 hex digits (default: env SORTITION_SEALING_KEY; none: stored unsealed). */
@@ -84,7 +90,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     if (current !== null && current.record.version > proofs.log.loggedVersion) await proofs.log.sync();
     // Keys rotated and committed layers launched or activated by other instances.
     await proofs.refresh();
-    await evaluator.flushCounts();
+    await evaluator.flushCounts({ minAgeMs: options.exposureCountFlushMs ?? 10_000, now: clock() });
   };
   const timer = setInterval(() => {
     background().catch((error: unknown) => app.log.error({ err: error }, 'background refresh failed'));

@@ -5,19 +5,27 @@
  *  - A first assignment is written with first-write-wins semantics through a group-commit batcher
  *    and acknowledged only once committed; if another writer (process) won the race, the unit is
  *    re-evaluated with the winner's record, so every caller sees the stored answer.
- *  - Stored records are immutable, so they are cached in an LRU; a miss is read from the store.
- *    Absence is cached only when this process is the store's single writer (memory, SQLite under
- *    one `sortition serve`): then no record can appear that this process did not write itself.
- *    With PostgreSQL another instance may have written since, so absence is always re-read.
+ *  - What this process knows about a unit is cached in one entry per unit (unit type and id):
+ *    its stored records, the (experiment, lineage) pairs known to hold none, and the (experiment,
+ *    phase) pairs whose first exposure is stored. Stored records are immutable, so a cached record
+ *    is always right, in every process. Absence is cached only when this process is the store's
+ *    single writer (memory, SQLite under one `sortition serve`): then no record can appear that
+ *    this process did not write itself. With PostgreSQL another instance may have written since,
+ *    so absence is always re-read.
+ *  - On PostgreSQL, reads of records the cache does not hold go through a batcher too: concurrent
+ *    requests share one store read (one round trip) instead of one each.
  *  - First exposures per (unit, experiment, phase) are committed before the response (a first
- *    assignment and its exposure share one commit); repeats only raise a counter, aggregated in
- *    memory and flushed in the background in small chunks (flushCounts()), so a crash loses at
- *    most the counts since the last flush, never an assignment or a first exposure.
+ *    assignment and its exposure share one commit); a request that serves a unit whose first
+ *    exposure another request is still writing waits for that commit. Repeats only raise a
+ *    counter, aggregated in memory per (unit, experiment, phase) and written in the background
+ *    (flushCounts(), optionally only once the counts are minAgeMs old, so that a unit's repeats
+ *    become one row update per window), so a crash loses at most the counts not yet written,
+ *    never an assignment or a first exposure.
  */
-import { assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type StickyRecord } from '@sortition/core';
-import type { Enrollment, ExposureInput, Store, StoredAssignment } from '../store/types.js';
+import { assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type ExposureEvent, type StickyRecord } from '@sortition/core';
+import type { AssignmentKey, Enrollment, ExposureInput, Store, StoredAssignment } from '../store/types.js';
 import { Batcher } from './batcher.js';
-import { Lru } from './lru.js';
+import { GenerationalCache } from './cache.js';
 
 export interface EvaluateRequest {
   readonly units: Readonly<Record<string, unknown>>;
@@ -31,11 +39,81 @@ export interface EvaluateRequest {
 }
 
 export interface EvaluatorOptions {
+  /** Units whose stored state is kept in memory (default 200,000). */
   readonly cacheSize?: number;
+  /** Largest batch of reads or writes sent to the store at once (default 1000). */
   readonly maxBatch?: number;
+  /** Store batches in flight at once (default 4 on PostgreSQL, 1 on synchronous drivers). */
+  readonly concurrency?: number;
+  /**
+   * Whether cache misses of concurrent requests are read together (default: on PostgreSQL, where a
+   * read is a round trip). A synchronous driver (SQLite, memory) answers a read at once, so there
+   * it is read directly instead of waiting a turn of the event loop for company.
+   */
+  readonly batchReads?: boolean;
+}
+
+/** What this process knows about one unit. Every fact in it stays true (see the header). */
+interface UnitState {
+  /** Stored records of the unit (any experiment and lineage). */
+  readonly records: StoredAssignment[];
+  /** Flat pairs [experiment, lineage] that hold no record (single-writer stores only). */
+  readonly absent: string[];
+  /** Flat pairs [experiment, phase] whose first exposure this process stored or is storing. */
+  readonly exposed: string[];
+  /** One per exposed pair: resolves once that first exposure is committed (or failed), null once committed. */
+  readonly exposing: (Promise<void> | null)[];
+  /** Records this process stored for the unit; an absence read before a write is not trusted. */
+  writes: number;
+  /** Repeat exposures not yet written; the state is then also in the evaluator's dirty list. */
+  pending: PendingCount[] | null;
+}
+
+/** Repeat exposures of one (unit, experiment, phase) not yet written. */
+interface PendingCount {
+  readonly unitType: string;
+  readonly unit: string;
+  readonly experiment: string;
+  readonly phase: string;
+  readonly variant: string;
+  readonly slot: number;
+  readonly configVersion: number;
+  readonly source: string;
+  lastAt: number;
+  count: number;
+}
+
+export interface FlushOptions {
+  /** Rows per store call (default 500). */
+  readonly chunk?: number;
+  /** Write only once the oldest buffered count is at least this old (default 0: write now). */
+  readonly minAgeMs?: number;
+  /** The current time (milliseconds since the epoch, the clock evaluations use); needed with minAgeMs. */
+  readonly now?: number;
+}
+
+/** One experiment of one request that needs a store read. */
+interface Miss {
+  readonly index: number;
+  readonly unitKey: string;
+  readonly key: AssignmentKey;
+  readonly lineage: string;
+  readonly state: UnitState;
+  readonly writes: number;
+}
+
+/** One first assignment of one request, waiting for its commit. */
+interface PendingWrite {
+  readonly index: number;
+  readonly unitKey: string;
+  readonly enrollment: Enrollment;
 }
 
 const SEP = '\u0000';
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+const SERVER = 'server';
+/** countRepeat(): the exposure is a first one. */
+const FIRST = 'first';
 
 function lineageOf(experiment: CompiledExperiment, now: number): string | null {
   for (let i = experiment.phases.length - 1; i >= 0; i--) {
@@ -45,152 +123,361 @@ function lineageOf(experiment: CompiledExperiment, now: number): string | null {
   return null;
 }
 
-const toSticky = (r: StoredAssignment): StickyRecord => ({
-  experiment: r.experiment,
-  phase: r.phase,
-  variant: r.variant,
-  slot: r.slot,
-  layerEpoch: r.layerEpoch,
-  configVersion: r.configVersion,
-  assignedAt: r.assignedAt,
-});
+/** The canonical (NFC) form of a unit id, as the core computes it for exposures and records. */
+function canonicalUnit(raw: string): string {
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) > 0x7f) return raw.normalize('NFC');
+  return raw;
+}
+
+function findRecord(state: UnitState, experiment: string, lineage: string): StoredAssignment | undefined {
+  for (const r of state.records) if (r.experiment === experiment && r.lineage === lineage) return r;
+  return undefined;
+}
+
+function addRecord(state: UnitState, record: StoredAssignment): void {
+  if (findRecord(state, record.experiment, record.lineage) === undefined) state.records.push(record);
+}
+
+/** Index of the pair [a, b] in a flat pair list, or -1. */
+function findPair(pairs: readonly string[], a: string, b: string): number {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === a && pairs[i + 1] === b) return i;
+  return -1;
+}
 
 export class Evaluator {
-  private readonly records: Lru<string, StoredAssignment>;
-  /** Keys known to hold no record (single-writer stores only). */
-  private readonly absent: Lru<string, true> | null;
-  private readonly exposed: Lru<string, true>;
+  private readonly units: GenerationalCache<string, UnitState>;
+  private readonly singleWriter: boolean;
+  private readonly reads: Batcher<AssignmentKey, StoredAssignment[]> | null;
   private readonly writes: Batcher<Enrollment, StoredAssignment>;
   private readonly firstExposures: Batcher<ExposureInput, true>;
-  /** Repeat exposures not yet written, aggregated per (unit, experiment, phase). */
-  private pendingCounts = new Map<string, { event: ExposureInput; count: number }>();
+  /**
+   * Units with repeat exposures not yet written. A state stays here (and its counts with it) even if
+   * the cache drops it meanwhile; a unit can then have two states with counts, which add up.
+   */
+  private dirty: UnitState[] = [];
+  /** Time (`at`) of the oldest count not yet written; null when there is none. */
+  private pendingSince: number | null = null;
+  private keysOf: { config: CompiledConfig; keys: readonly string[] } | null = null;
 
   constructor(
     private readonly store: Store,
     options: EvaluatorOptions = {},
   ) {
-    const size = options.cacheSize ?? 200_000;
-    this.records = new Lru(size);
-    this.absent = store.singleWriter ? new Lru(size) : null;
-    this.exposed = new Lru(size);
-    this.writes = new Batcher((items) => store.enroll(items), options.maxBatch ?? 1000);
+    this.units = new GenerationalCache(options.cacheSize ?? 200_000);
+    this.singleWriter = store.singleWriter;
+    const batch = { maxBatch: options.maxBatch ?? 1000, concurrency: options.concurrency ?? (store.driver === 'postgres' ? 4 : 1) };
+    this.reads = (options.batchReads ?? store.driver === 'postgres') ? new Batcher((keys) => this.readBatch(keys), batch) : null;
+    this.writes = new Batcher((items) => store.enroll(items), batch);
     this.firstExposures = new Batcher(async (items) => {
       await store.recordExposures(items);
       return items.map(() => true as const);
-    }, options.maxBatch ?? 1000);
+    }, batch);
   }
 
   /** Evaluates one unit against the requested experiments of `config` at `now`. */
   async evaluate(config: CompiledConfig, request: EvaluateRequest, now: number): Promise<Assignment[]> {
-    const keys = request.experiments ?? [...config.experiments.keys()];
+    const keys = request.experiments ?? this.experimentKeys(config);
     const mode = request.mode ?? 'enroll';
-    const stickyFor = await this.loadRecords(config, keys, request.units, now);
-    const results: Assignment[] = [];
-    const pendingWrites: { index: number; write: StoredAssignment }[] = [];
-    for (const key of keys) {
-      const r = assign(config, { experiment: key, units: request.units, ...(request.attributes === undefined ? {} : { attributes: request.attributes }), now, sticky: stickyFor.get(key) ?? null, mode });
-      if (r.stickyWrite !== null) {
-        const experiment = config.experiments.get(key)!;
-        const unit = r.exposure!.unit;
-        pendingWrites.push({
-          index: results.length,
-          write: { ...r.stickyWrite, unitType: experiment.layer.unit, unit, lineage: lineageOf(experiment, now)! },
-        });
+    const units = request.units;
+    const attributes = request.attributes ?? NO_ATTRIBUTES;
+    const n = keys.length;
+
+    // 1. The stored record of each experiment's current lineage: from the cache, else the store.
+    const sticky: (StickyRecord | null)[] = new Array<StickyRecord | null>(n).fill(null);
+    const lineages: (string | null)[] = new Array<string | null>(n).fill(null);
+    const unitKeys: (string | null)[] = new Array<string | null>(n).fill(null);
+    const states: (UnitState | null)[] = new Array<UnitState | null>(n).fill(null);
+    let misses: Miss[] | null = null;
+    let lastType = '';
+    let lastRaw = '';
+    let lastKey = '';
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      const experiment = config.experiments.get(key);
+      if (experiment === undefined) continue;
+      const unitType = experiment.layer.unit;
+      const raw = units[unitType];
+      const lineage = lineageOf(experiment, now);
+      if (typeof raw !== 'string' || lineage === null) continue;
+      let unitKey: string;
+      if (unitType === lastType && raw === lastRaw && lastKey !== '') unitKey = lastKey;
+      else {
+        unitKey = `${unitType}${SEP}${canonicalUnit(raw)}`;
+        lastType = unitType;
+        lastRaw = raw;
+        lastKey = unitKey;
       }
-      results.push(r);
+      lineages[i] = lineage;
+      unitKeys[i] = unitKey;
+      const state = this.state(unitKey);
+      states[i] = state;
+      const record = findRecord(state, key, lineage);
+      if (record !== undefined) sticky[i] = record;
+      else if (!this.singleWriter || findPair(state.absent, key, lineage) < 0) {
+        (misses ??= []).push({ index: i, unitKey, key: { unitType, unit: unitKey.slice(unitType.length + 1), experiment: key }, lineage, state, writes: state.writes });
+      }
     }
+    if (misses !== null) await this.load(misses, sticky);
+
+    // 2. Assign; first assignments are stored (with their exposure) before anything is returned.
+    const results: Assignment[] = new Array<Assignment>(n);
+    let writes: PendingWrite[] | null = null;
     const exposing = mode === 'enroll' && request.exposure !== false;
-    if (pendingWrites.length > 0) {
-      const winners = await this.writes.submitAll(pendingWrites.map((p) => ({ assignment: p.write, exposure: exposing ? { at: now, source: 'server' } : null })));
-      pendingWrites.forEach((p, i) => {
-        const winner = winners[i]!;
-        this.records.set(this.cacheKey(winner), winner);
-        this.absent?.delete(this.cacheKey(winner));
-        if (exposing) this.exposed.set([winner.unitType, winner.unit, winner.experiment, p.write.phase].join(SEP), true);
-        if (winner.variant !== p.write.variant || winner.phase !== p.write.phase) {
-          // Another writer stored this unit first: serve what is stored.
-          results[p.index] = assign(config, { experiment: p.write.experiment, units: request.units, ...(request.attributes === undefined ? {} : { attributes: request.attributes }), now, sticky: toSticky(winner), mode });
-        }
-      });
+    for (let i = 0; i < n; i++) {
+      const r = assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode });
+      results[i] = r;
+      if (r.stickyWrite !== null) {
+        const unitType = config.experiments.get(r.experiment)!.layer.unit;
+        const assignment: StoredAssignment = { ...r.stickyWrite, unitType, unit: r.exposure!.unit, lineage: lineages[i]! };
+        (writes ??= []).push({ index: i, unitKey: unitKeys[i] ?? `${unitType}${SEP}${r.exposure!.unit}`, enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } });
+      }
     }
-    // First assignments were exposed with their enrollment; the rest (returning units) here.
-    if (exposing) await this.recordExposures(results.filter((r) => r.stickyWrite === null), 'server');
+    if (writes !== null) await this.commit(config, request, now, mode, attributes, writes, results, exposing);
+
+    // 3. Exposures of everything served without a write (returning units): first ones committed, repeats counted.
+    if (exposing) {
+      let firsts: ExposureEvent[] | null = null;
+      let waits: Promise<void>[] | null = null;
+      for (let i = 0; i < n; i++) {
+        const r = results[i]!;
+        if (r.exposure === null || r.stickyWrite !== null || (writes !== null && writes.some((w) => w.index === i))) continue;
+        // Without a read or write in between, the state looked up in step 1 is still the cached one.
+        const state = (misses === null && writes === null ? states[i] : null) ?? this.state(unitKeys[i] ?? `${r.exposure.unitType}${SEP}${r.exposure.unit}`);
+        const repeat = this.countRepeat(r.exposure, SERVER, state);
+        if (repeat === FIRST) (firsts ??= []).push(r.exposure);
+        else if (repeat !== null) (waits ??= []).push(repeat);
+      }
+      if (firsts !== null) await this.recordFirsts(firsts, SERVER);
+      if (waits !== null) await Promise.all(waits);
+    }
     return results;
   }
 
   /** Records exposures (server-evaluated or reported by SDKs): first ones durably, repeats counted. */
   async recordExposures(results: readonly Pick<Assignment, 'exposure'>[], source: string): Promise<void> {
-    const firsts: ExposureInput[] = [];
+    let firsts: ExposureEvent[] | null = null;
+    let waits: Promise<void>[] | null = null;
     for (const r of results) {
-      const e = r.exposure;
-      if (e === null) continue;
-      const input: ExposureInput = { unitType: e.unitType, unit: e.unit, experiment: e.experiment, phase: e.phase, variant: e.variant, slot: e.slot, configVersion: e.configVersion, at: e.at, source };
-      const key = [e.unitType, e.unit, e.experiment, e.phase].join(SEP);
-      if (this.exposed.get(key) === true) {
-        const pending = this.pendingCounts.get(key);
-        if (pending === undefined) this.pendingCounts.set(key, { event: input, count: 1 });
-        else {
-          pending.count++;
-          pending.event = { ...pending.event, at: Math.max(pending.event.at, input.at) };
-        }
-      } else {
-        firsts.push(input);
-        this.exposed.set(key, true);
-      }
+      if (r.exposure === null) continue;
+      const repeat = this.countRepeat(r.exposure, source, this.state(`${r.exposure.unitType}${SEP}${r.exposure.unit}`));
+      if (repeat === FIRST) (firsts ??= []).push(r.exposure);
+      else if (repeat !== null) (waits ??= []).push(repeat);
     }
-    if (firsts.length > 0) await this.firstExposures.submitAll(firsts);
+    if (firsts !== null) await this.recordFirsts(firsts, source);
+    if (waits !== null) await Promise.all(waits);
   }
 
   /**
    * Writes buffered exposure repeats in chunks of `chunk` rows, yielding to the event loop between
    * chunks (a synchronous driver would otherwise stall every request for the whole flush). Call
-   * periodically and at shutdown. Returns the number of exposures written.
+   * periodically and at shutdown. With `minAgeMs`, nothing is written until the oldest buffered
+   * count is that old (by `now`), so the repeats of a unit within that window become one row update
+   * instead of one per call: fewer writes, and a crash loses at most that window of counts. Without
+   * it (shutdown) everything buffered is written. Returns the number of exposures written. If a
+   * chunk fails, the counts not written are kept for the next flush and the error is thrown.
    */
-  async flushCounts(chunk = 500): Promise<number> {
-    const pending = [...this.pendingCounts.values()];
-    if (pending.length === 0) return 0;
-    this.pendingCounts = new Map();
+  async flushCounts(options: number | FlushOptions = {}): Promise<number> {
+    const { chunk = 500, minAgeMs = 0, now = Number.POSITIVE_INFINITY } = typeof options === 'number' ? { chunk: options } : options;
+    if (this.dirty.length === 0 || this.pendingSince === null) return 0;
+    if (minAgeMs > 0 && now - this.pendingSince < minAgeMs) return 0;
+    const dirty = this.dirty;
+    this.dirty = [];
+    this.pendingSince = null;
+    const events: ExposureInput[] = [];
+    for (const state of dirty) {
+      for (const p of state.pending ?? []) {
+        events.push({ unitType: p.unitType, unit: p.unit, experiment: p.experiment, phase: p.phase, variant: p.variant, slot: p.slot, configVersion: p.configVersion, at: p.lastAt, source: p.source, count: p.count });
+      }
+      state.pending = null;
+    }
     let written = 0;
-    for (let i = 0; i < pending.length; i += chunk) {
-      const events = pending.slice(i, i + chunk).map((p) => ({ ...p.event, count: p.count }));
-      await this.store.recordExposures(events);
-      written += events.reduce((sum, e) => sum + e.count, 0);
-      if (i + chunk < pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let i = 0; i < events.length; i += chunk) {
+      const part = events.slice(i, i + chunk);
+      try {
+        await this.store.recordExposures(part);
+      } catch (error) {
+        for (const e of events.slice(i)) this.addCount(this.state(`${e.unitType}${SEP}${e.unit}`), e, e.count ?? 1, e.source);
+        throw error;
+      }
+      for (const e of part) written += e.count ?? 1;
+      if (i + chunk < events.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return written;
   }
 
-  private cacheKey(r: { unitType: string; unit: string; experiment: string; lineage: string }): string {
-    return [r.unitType, r.unit, r.experiment, r.lineage].join(SEP);
+  /** Exposure repeats buffered and not yet written (distinct unit, experiment and phase). */
+  get bufferedCounts(): number {
+    let n = 0;
+    for (const state of this.dirty) n += state.pending?.length ?? 0;
+    return n;
   }
 
-  /** The stored record of the current lineage for each experiment, from the cache or the store. */
-  private async loadRecords(config: CompiledConfig, keys: readonly string[], units: Readonly<Record<string, unknown>>, now: number): Promise<Map<string, StickyRecord>> {
-    const out = new Map<string, StickyRecord>();
-    const missing: { key: string; unitType: string; unit: string; lineage: string }[] = [];
-    for (const key of keys) {
-      const experiment = config.experiments.get(key);
-      if (experiment === undefined) continue;
-      const raw = units[experiment.layer.unit];
-      const lineage = lineageOf(experiment, now);
-      if (typeof raw !== 'string' || lineage === null) continue;
-      const unit = raw.normalize('NFC');
-      const cacheKey = this.cacheKey({ unitType: experiment.layer.unit, unit, experiment: key, lineage });
-      const cached = this.records.get(cacheKey);
-      if (cached !== undefined) out.set(key, toSticky(cached));
-      else if (this.absent?.get(cacheKey) !== true) missing.push({ key, unitType: experiment.layer.unit, unit, lineage });
+  /** Every experiment key of `config`, in config order (computed once per config). */
+  private experimentKeys(config: CompiledConfig): readonly string[] {
+    if (this.keysOf?.config !== config) this.keysOf = { config, keys: [...config.experiments.keys()] };
+    return this.keysOf.keys;
+  }
+
+  /** The cached state of a unit, created empty when there is none. */
+  private state(unitKey: string): UnitState {
+    let state = this.units.get(unitKey);
+    if (state === undefined) {
+      state = { records: [], absent: [], exposed: [], exposing: [], writes: 0, pending: null };
+      this.units.set(unitKey, state);
     }
-    if (missing.length === 0) return out;
-    const stored = await this.store.getAssignments(missing.map((m) => ({ unitType: m.unitType, unit: m.unit, experiment: m.key })));
-    for (const m of missing) {
-      const hit = stored.find((s) => s.unitType === m.unitType && s.unit === m.unit && s.experiment === m.key && s.lineage === m.lineage);
-      if (hit === undefined) {
-        this.absent?.set(this.cacheKey({ unitType: m.unitType, unit: m.unit, experiment: m.key, lineage: m.lineage }), true);
-        continue;
+    return state;
+  }
+
+  /** One store read for a batch of keys (deduplicated); the records of each key, in input order. */
+  private async readBatch(keys: readonly AssignmentKey[]): Promise<StoredAssignment[][]> {
+    const index = new Map<string, number>();
+    const unique: AssignmentKey[] = [];
+    const slots = keys.map((k) => {
+      const id = `${k.unitType}${SEP}${k.unit}${SEP}${k.experiment}`;
+      let at = index.get(id);
+      if (at === undefined) {
+        at = unique.length;
+        index.set(id, at);
+        unique.push(k);
       }
-      this.records.set(this.cacheKey(hit), hit);
-      out.set(m.key, toSticky(hit));
+      return at;
+    });
+    const found: StoredAssignment[][] = unique.map(() => []);
+    for (const record of await this.store.getAssignments(unique)) {
+      const at = index.get(`${record.unitType}${SEP}${record.unit}${SEP}${record.experiment}`);
+      if (at !== undefined) found[at]!.push(record);
     }
-    return out;
+    return slots.map((at) => found[at]!);
+  }
+
+  /** Reads what the cache did not know, caches it, and fills in `sticky`. */
+  private async load(misses: readonly Miss[], sticky: (StickyRecord | null)[]): Promise<void> {
+    const keys = misses.map((m) => m.key);
+    const found = this.reads === null ? await this.readBatch(keys) : await this.reads.submitAll(keys);
+    misses.forEach((m, j) => {
+      // The entry may have been evicted (and recreated) while the read was in flight.
+      const state = this.state(m.unitKey);
+      let hit: StoredAssignment | undefined;
+      for (const record of found[j]!) {
+        addRecord(state, record);
+        if (record.lineage === m.lineage) hit = record;
+      }
+      if (hit !== undefined) sticky[m.index] = hit;
+      // Absence is trusted only if nothing was written for the unit since the read was sent.
+      else if (this.singleWriter && state === m.state && state.writes === m.writes && findPair(state.absent, m.key.experiment, m.lineage) < 0) {
+        state.absent.push(m.key.experiment, m.lineage);
+      }
+    });
+  }
+
+  /** Commits first assignments (with their exposures); re-evaluates those another writer won. */
+  private async commit(
+    config: CompiledConfig,
+    request: EvaluateRequest,
+    now: number,
+    mode: 'enroll' | 'peek',
+    attributes: Attributes,
+    writes: readonly PendingWrite[],
+    results: Assignment[],
+    exposing: boolean,
+  ): Promise<void> {
+    const winners = await this.writes.submitAll(writes.map((w) => w.enrollment));
+    writes.forEach((w, j) => {
+      const winner = winners[j]!;
+      const wrote = w.enrollment.assignment;
+      const state = this.state(w.unitKey);
+      addRecord(state, winner);
+      const absent = findPair(state.absent, winner.experiment, winner.lineage);
+      if (absent >= 0) state.absent.splice(absent, 2);
+      state.writes++;
+      if (exposing) this.markExposed(state, wrote.experiment, wrote.phase, null);
+      if (winner.variant !== wrote.variant || winner.phase !== wrote.phase) {
+        // Another writer stored this unit first: serve what is stored.
+        results[w.index] = assign(config, { experiment: wrote.experiment, units: request.units, attributes, now, sticky: winner, mode });
+      }
+    });
+  }
+
+  /**
+   * Counts `e` as a repeat when the first exposure of its (unit, experiment, phase) is stored or
+   * being stored: returns null, or the commit of that first exposure when it is still in flight (the
+   * caller must not answer before it). Returns FIRST, counting nothing, when `e` is a first exposure.
+   */
+  private countRepeat(e: ExposureEvent, source: string, state: UnitState): typeof FIRST | Promise<void> | null {
+    const at = findPair(state.exposed, e.experiment, e.phase);
+    if (at < 0) return FIRST;
+    this.addCount(state, e, 1, source);
+    return state.exposing[at / 2] ?? null;
+  }
+
+  private addCount(state: UnitState, e: Pick<ExposureInput, 'unitType' | 'unit' | 'experiment' | 'phase' | 'variant' | 'slot' | 'configVersion' | 'at'>, count: number, source: string): void {
+    if (this.pendingSince === null || e.at < this.pendingSince) this.pendingSince = e.at;
+    let list = state.pending;
+    if (list === null) {
+      list = state.pending = [];
+      this.dirty.push(state);
+    }
+    for (const p of list) {
+      if (p.experiment === e.experiment && p.phase === e.phase) {
+        p.count += count;
+        if (e.at > p.lastAt) p.lastAt = e.at;
+        return;
+      }
+    }
+    list.push({ unitType: e.unitType, unit: e.unit, experiment: e.experiment, phase: e.phase, variant: e.variant, slot: e.slot, configVersion: e.configVersion, source, lastAt: e.at, count });
+  }
+
+  private markExposed(state: UnitState, experiment: string, phase: string, writing: Promise<void> | null): void {
+    const at = findPair(state.exposed, experiment, phase);
+    if (at >= 0) state.exposing[at / 2] = writing;
+    else {
+      state.exposed.push(experiment, phase);
+      state.exposing.push(writing);
+    }
+  }
+
+  /**
+   * Stores first exposures before returning. A request that serves the same (unit, experiment,
+   * phase) meanwhile counts a repeat, but waits for this commit before it answers. If the commit
+   * fails, the marks are removed (the next exposure is a first again) and the error is thrown.
+   */
+  private async recordFirsts(firsts: readonly ExposureEvent[], source: string): Promise<void> {
+    let release!: () => void;
+    const settled = new Promise<void>((resolve) => (release = resolve));
+    const writing: ExposureEvent[] = [];
+    let waits: Promise<void>[] | null = null;
+    for (const e of firsts) {
+      // Marked already: by an earlier entry of this call (SDK reports may repeat a key) or by a
+      // concurrent request since countRepeat() looked.
+      const repeat = this.countRepeat(e, source, this.state(`${e.unitType}${SEP}${e.unit}`));
+      if (repeat === FIRST) {
+        this.markExposed(this.state(`${e.unitType}${SEP}${e.unit}`), e.experiment, e.phase, settled);
+        writing.push(e);
+      } else if (repeat !== null && repeat !== settled) (waits ??= []).push(repeat);
+    }
+    try {
+      await this.firstExposures.submitAll(
+        writing.map((e) => ({ unitType: e.unitType, unit: e.unit, experiment: e.experiment, phase: e.phase, variant: e.variant, slot: e.slot, configVersion: e.configVersion, at: e.at, source })),
+      );
+    } catch (error) {
+      for (const e of writing) this.settleExposed(e, settled, false);
+      throw error;
+    } finally {
+      release();
+    }
+    for (const e of writing) this.settleExposed(e, settled, true);
+    if (waits !== null) await Promise.all(waits);
+  }
+
+  /** After the commit of a first exposure: keep the mark (committed) or remove it (failed). */
+  private settleExposed(e: ExposureEvent, writing: Promise<void>, committed: boolean): void {
+    const state = this.state(`${e.unitType}${SEP}${e.unit}`);
+    const at = findPair(state.exposed, e.experiment, e.phase);
+    if (at < 0 || state.exposing[at / 2] !== writing) return;
+    if (committed) state.exposing[at / 2] = null;
+    else {
+      state.exposed.splice(at, 2);
+      state.exposing.splice(at / 2, 1);
+    }
   }
 }

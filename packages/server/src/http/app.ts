@@ -97,20 +97,20 @@ function toHttpError(error: FastifyError): HttpError {
 }
 
 class KeyCache {
+  /** By secret (held only in this process's memory): a hit costs one map lookup, not a SHA-256. */
   private readonly entries = new Map<string, { key: ApiKeyRecord; until: number }>();
   constructor(private readonly ttlMs: number) {}
   async lookup(ctx: AppContext, secret: string): Promise<ApiKeyRecord | null> {
-    const hash = hashKey(secret);
     const now = ctx.clock();
-    const hit = this.entries.get(hash);
+    const hit = this.entries.get(secret);
     if (hit !== undefined && hit.until > now) return hit.key;
-    const key = await ctx.store.findKeyByHash(hash);
+    const key = await ctx.store.findKeyByHash(hashKey(secret));
     if (key === null || key.revokedAt !== null) {
-      this.entries.delete(hash);
+      this.entries.delete(secret);
       return null;
     }
     if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(hash, { key, until: now + this.ttlMs });
+    this.entries.set(secret, { key, until: now + this.ttlMs });
     return key;
   }
   forget(): void {

@@ -2,13 +2,17 @@
  * The API as a table of routes: method, path, who may call it, schemas and handler. The Fastify app
  * registers exactly these, and /openapi.json is generated from the same table.
  */
-import { canonicalUnitId, type Assignment, type CompiledConfig } from '@sortition/core';
+import { canonicalUnitId, MAX_UNIT_ID_BYTES, type Assignment, type CompiledConfig } from '@sortition/core';
 import type { EvaluateRequest } from '../assignments/evaluator.js';
 import type { CurrentConfig } from '../config/history.js';
 import { allows, createKey } from '../keys.js';
 import { HttpError } from './errors.js';
 import { parseVersion, requireConfig, type AppContext, type Route, type RouteSchemas } from './route.js';
+import { committedRoutes } from './routes/committed.js';
 import { exportRoute } from './routes/export.js';
+import { insightRoutes } from './routes/insights.js';
+import { keyRotationRoutes } from './routes/keys-rotation.js';
+import { metricRoutes } from './routes/metrics.js';
 import { proofRoutes } from './routes/proofs.js';
 import {
   AssignmentResult,
@@ -20,6 +24,9 @@ import {
   EvaluateBody,
   EvaluateResponse,
   ExposuresBody,
+  serializeBatchEvaluateResponse,
+  serializeEvaluateResponse,
+  type EvaluatedUnit,
   KeyIdParams,
   PlanBody,
   PublishBody,
@@ -28,27 +35,21 @@ import {
 
 export type { AppContext, Route, RouteSchemas };
 
-function toResult(r: Assignment): Record<string, unknown> {
-  return {
-    experiment: r.experiment,
-    variant: r.variant,
-    value: r.value,
-    reason: r.reason,
-    error: r.error,
-    layer: r.layer,
-    slot: r.slot,
-    phase: r.phase,
-    configVersion: r.configVersion,
-    targeting: r.targeting,
-    holdout: r.holdout,
-    stickyStatus: r.stickyStatus,
-    firstAssignment: r.stickyWrite !== null,
-  };
+/** Printable ASCII of 1 to MAX_UNIT_ID_BYTES characters: already canonical (NFC, no controls, its own UTF-8). */
+function isPlainUnitId(id: unknown): boolean {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_UNIT_ID_BYTES) return false;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
 }
 
 /** Rejects what the schema cannot express: unit ids that are not canonicalisable, unknown experiments. */
 function checkEvaluate(config: CompiledConfig, body: EvaluateRequest, at: string): void {
-  for (const [type, id] of Object.entries(body.units)) {
+  for (const type of Object.keys(body.units)) {
+    const id = body.units[type];
+    if (isPlainUnitId(id)) continue;
     const c = canonicalUnitId(id);
     if (typeof c !== 'string') throw new HttpError(400, c.code, c.message, { field: `${at}/units/${type}`, fix: 'send a non-empty, well-formed string of at most 256 UTF-8 bytes without control characters' });
   }
@@ -60,24 +61,31 @@ function checkEvaluate(config: CompiledConfig, body: EvaluateRequest, at: string
 }
 
 /** Evaluates one request; with `receipt: true`, first assignments carry a signed receipt. */
-async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: EvaluateRequest & { receipt?: boolean }, now: number): Promise<Record<string, unknown>[]> {
-  const results = await ctx.evaluator.evaluate(config, body, now);
-  if (body.receipt !== true) return results.map(toResult);
+async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: EvaluateRequest & { receipt?: boolean }, now: number): Promise<EvaluatedUnit> {
+  // Committed layers (proofs/committed.ts): evaluated with their derived keys, or an ERROR result until their beacon is known.
+  const results = await ctx.proofs.committed.evaluate(ctx.evaluator, config, body, now);
+  // Returning units (no stickyWrite) take the plain path even when a receipt was asked for.
+  if (body.receipt !== true || results.every((r) => r.stickyWrite === null)) return { results, receipts: null };
   // Only first assignments are signed; returning units (stickyWrite === null) skip this entirely.
-  return Promise.all(
-    results.map(async (r) => {
-      const receipt = r.stickyWrite === null ? null : await ctx.proofs.receipt(config, r, body.attributes, now);
-      return receipt === null ? toResult(r) : { ...toResult(r), receipt };
-    }),
-  );
+  const receipts = await Promise.all(results.map((r) => (r.stickyWrite === null ? null : ctx.proofs.receipt(config, r, body.attributes, now))));
+  return { results, receipts };
 }
+
+/** Evaluate responses are written by their own serializer (schemas.ts), not the generic one. */
+const JSON_UTF8 = 'application/json; charset=utf-8';
 
 export function payloadEtag(current: CurrentConfig): string {
   return `"v${current.record.version}-${current.record.hash.slice(0, 16)}"`;
 }
 
-export function sdkPayload(current: CurrentConfig): Record<string, unknown> {
-  return { version: current.record.version, hash: current.record.hash, createdAt: current.record.createdAt, config: current.record.doc };
+/**
+ * The SDK payload. `serverOnly` lists experiments in committed layers (spec §4.1): the config names
+ * their seed commitment, not their secret key, so clients must ask the service for them.
+ */
+export function sdkPayload(current: CurrentConfig, serverOnly: readonly string[] = []): Record<string, unknown> {
+  const payload = { version: current.record.version, hash: current.record.hash, createdAt: current.record.createdAt, config: current.record.doc };
+  if (serverOnly.length === 0) return payload;
+  return { ...payload, serverOnly: { experiments: serverOnly, reason: 'committed layer: the key is secret until revealed; evaluate these experiments with POST /v1/evaluate' } };
 }
 
 export function routes(): Route[] {
@@ -99,11 +107,13 @@ export function routes(): Route[] {
       permission: 'evaluate',
       bodyLimit: 64 * 1024,
       schema: { body: EvaluateBody, response: { 200: EvaluateResponse } },
-      handler: async (ctx, request) => {
+      handler: async (ctx, request, reply) => {
         const current = requireConfig(ctx);
         const body = request.body as EvaluateRequest;
         checkEvaluate(current.compiled, body, '');
-        return { configVersion: current.compiled.version, results: await evaluateOne(ctx, current.compiled, body, ctx.clock()) };
+        const unit = await evaluateOne(ctx, current.compiled, body, ctx.clock());
+        void reply.type(JSON_UTF8);
+        return serializeEvaluateResponse(current.compiled.version, unit);
       },
     },
     {
@@ -114,13 +124,14 @@ export function routes(): Route[] {
       permission: 'evaluate',
       bodyLimit: 4 * 1024 * 1024,
       schema: { body: BatchEvaluateBody, response: { 200: BatchEvaluateResponse } },
-      handler: async (ctx, request) => {
+      handler: async (ctx, request, reply) => {
         const current = requireConfig(ctx);
         const { requests } = request.body as { requests: EvaluateRequest[] };
         requests.forEach((r, i) => checkEvaluate(current.compiled, r, `/requests/${i}`));
         const now = ctx.clock();
-        const responses = await Promise.all(requests.map(async (r) => ({ results: await evaluateOne(ctx, current.compiled, r, now) })));
-        return { configVersion: current.compiled.version, responses };
+        const units = await Promise.all(requests.map((r) => evaluateOne(ctx, current.compiled, r, now)));
+        void reply.type(JSON_UTF8);
+        return serializeBatchEvaluateResponse(current.compiled.version, units);
       },
     },
     {
@@ -154,7 +165,7 @@ export function routes(): Route[] {
         const etag = payloadEtag(current);
         void reply.header('etag', etag).header('cache-control', 'no-cache');
         if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-        return sdkPayload(current);
+        return sdkPayload(current, ctx.proofs.committed.serverOnlyExperiments(current.compiled));
       },
     },
     {
@@ -288,6 +299,10 @@ export function routes(): Route[] {
     exportRoute('assignments'),
     exportRoute('exposures'),
     ...proofRoutes(),
+    ...committedRoutes(),
+    ...keyRotationRoutes(),
+    ...insightRoutes(),
+    ...metricRoutes(),
   ];
 }
 

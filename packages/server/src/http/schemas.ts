@@ -1,7 +1,10 @@
 /**
  * Request and response schemas (TypeBox, i.e. JSON Schema): Fastify validates requests with them
- * and /openapi.json is generated from the same objects.
+ * and /openapi.json is generated from the same objects. The evaluate responses, the hot path, are
+ * written by a serializer kept beside their schema (serializeEvaluateResponse); a test checks that
+ * it produces exactly the bytes Fastify's schema serializer produces.
  */
+import type { Assignment } from '@sortition/core';
 import { Type, type TSchema } from '@sinclair/typebox';
 
 const UnitId = Type.String({ maxLength: 1024, description: 'unit id (a JSON string; integers must be sent as their decimal string)' });
@@ -47,6 +50,93 @@ export const AssignmentResult = Type.Object({
 
 export const EvaluateResponse = Type.Object({ configVersion: Type.Integer(), results: Type.Array(AssignmentResult) });
 export const BatchEvaluateResponse = Type.Object({ configVersion: Type.Integer(), responses: Type.Array(Type.Object({ results: Type.Array(AssignmentResult) })) });
+
+/** The results of evaluating one unit, and the receipt of each (null: none), when receipts were asked for. */
+export interface EvaluatedUnit {
+  readonly results: readonly Assignment[];
+  readonly receipts: readonly (string | null)[] | null;
+}
+
+/**
+ * JSON text of strings that come from a bounded set (experiment, variant, layer, phase and holdout
+ * ids of the config; reason, targeting and sticky status codes), so each is escaped once.
+ */
+const quoted = new Map<string, string>();
+const QUOTED_LIMIT = 10_000;
+function quote(text: string): string {
+  let json = quoted.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    if (quoted.size >= QUOTED_LIMIT) quoted.clear();
+    quoted.set(text, json);
+  }
+  return json;
+}
+const quoteOrNull = (text: string | null): string => (text === null ? 'null' : quote(text));
+
+/** JSON text of variant values: config objects, never mutated, so serialized once per object. */
+const values = new WeakMap<object, string>();
+function valueJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  let json = values.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    values.set(value, json);
+  }
+  return json;
+}
+
+/** `"results":[...]` of one unit: AssignmentResult, field for field and in its order. */
+function resultsJson(unit: EvaluatedUnit): string {
+  const { results, receipts } = unit;
+  let out = '"results":[';
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    const receipt = receipts === null ? null : (receipts[i] ?? null);
+    out +=
+      (i === 0 ? '{"experiment":' : ',{"experiment":') +
+      quote(r.experiment) +
+      ',"variant":' +
+      quoteOrNull(r.variant) +
+      ',"value":' +
+      valueJson(r.value) +
+      ',"reason":' +
+      quote(r.reason) +
+      ',"error":' +
+      (r.error === null ? 'null' : `{"code":${JSON.stringify(r.error.code)},"message":${JSON.stringify(r.error.message)}}`) +
+      ',"layer":' +
+      quoteOrNull(r.layer) +
+      ',"slot":' +
+      (r.slot === null ? 'null' : String(r.slot)) +
+      ',"phase":' +
+      quoteOrNull(r.phase) +
+      ',"configVersion":' +
+      String(r.configVersion) +
+      ',"targeting":' +
+      quote(r.targeting) +
+      ',"holdout":' +
+      quoteOrNull(r.holdout) +
+      ',"stickyStatus":' +
+      quote(r.stickyStatus) +
+      ',"firstAssignment":' +
+      (r.stickyWrite !== null ? 'true' : 'false') +
+      (receipt === null ? '}' : `,"receipt":${JSON.stringify(receipt)}}`);
+  }
+  return `${out}]`;
+}
+
+/** The body of a 200 from POST /v1/evaluate (EvaluateResponse). */
+export function serializeEvaluateResponse(configVersion: number, unit: EvaluatedUnit): string {
+  return `{"configVersion":${configVersion},${resultsJson(unit)}}`;
+}
+
+/** The body of a 200 from POST /v1/evaluate/batch (BatchEvaluateResponse). */
+export function serializeBatchEvaluateResponse(configVersion: number, units: readonly EvaluatedUnit[]): string {
+  let out = `{"configVersion":${configVersion},"responses":[`;
+  for (let i = 0; i < units.length; i++) out += `${i === 0 ? '{' : ',{'}${resultsJson(units[i]!)}}`;
+  return `${out}]}`;
+}
 
 export const ExposureEvent = Type.Object(
   {
