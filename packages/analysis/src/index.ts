@@ -43,28 +43,44 @@ export {
   type SequentialSrmOptions,
   type SequentialSrmResult,
 } from './stats/sequential-srm.js';
-// The analysis engine (embedded DuckDB): load and validate exposures and events, attribute units
-// to their first exposure, and estimate per phase of first exposure. See README.md.
-export {
-  analyze,
-  type AlwaysValid,
-  type AnalysisResult,
-  type AnalysisWarning,
-  type AnalyzeOptions,
-  type ArmSummary,
-  type Comparison,
-  type Drift,
-  type Estimate,
-  type ExpectedSplit,
-  type MetricKind,
-  type MetricResult,
-  type MetricSpec,
-  type NaiveEstimate,
-  type PrimaryEstimate,
-  type SrmPhase,
-  type StratumResult,
-} from './engine/analyze.js';
-export type { CapApplied, CapSpec } from './engine/attribution.js';
+// The analysis engine: load and validate exposures and events, attribute units to their first
+// exposure, and estimate per phase of first exposure, on an embedded DuckDB (analyze) or on a
+// PostgreSQL warehouse (analyzePostgres, the same SQL). See README.md.
+export { analyze } from './engine/analyze.js';
+export type {
+  AlwaysValid,
+  AnalysisOptions,
+  AnalysisResult,
+  AnalysisWarning,
+  AnalyzeOptions,
+  ArmSummary,
+  CapApplied,
+  CapSpec,
+  Comparison,
+  CumulativePoint,
+  CumulativeSeries,
+  Drift,
+  Estimate,
+  ExpectedSplit,
+  InputFormat,
+  InputKind,
+  InputSource,
+  LoadReport,
+  MetricKind,
+  MetricResult,
+  MetricSpec,
+  NaiveEstimate,
+  PrimaryEstimate,
+  RuleExample,
+  RuleViolation,
+  SeriesInterval,
+  SrmPhase,
+  StratumResult,
+  UnitCount,
+} from './engine/types.js';
 export { AnalysisError, type AnalysisErrorCode } from './engine/errors.js';
-export { detectFormat, INPUT_COLUMNS, type InputFormat, type InputKind, type InputSource, type LoadReport, type RuleExample, type RuleViolation } from './engine/load.js';
-export { runPerf, type PerfOptions, type PerfResult } from './engine/perf.js';
+export { detectFormat, INPUT_COLUMNS } from './engine/load.js';
+export { analysisSql, analyzePostgres, DEFAULT_COLUMN_TYPES, describePostgresTables, type PostgresAnalyzeOptions, type PostgresColumnTypes, type PostgresTables } from './engine/postgres.js';
+export { type PostgresClient } from './engine/runner.js';
+export { type DialectName } from './engine/dialect.js';
+export { runEngine, runHandQuery, runPerf, writePerfInputs, type PerArmSum, type PerfFormat, type PerfOptions, type PerfResult } from './engine/perf.js';

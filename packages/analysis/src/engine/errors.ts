@@ -8,7 +8,8 @@ export type AnalysisErrorCode =
   | 'BAD_ROWS'
   | 'INVALID_OPTION'
   | 'NO_UNITS'
-  | 'DUCKDB_ERROR';
+  | 'DUCKDB_ERROR'
+  | 'POSTGRES_ERROR';
 
 export class AnalysisError extends Error {
   readonly code: AnalysisErrorCode;

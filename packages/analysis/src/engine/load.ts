@@ -1,81 +1,24 @@
-// Loading exposures and metric events into DuckDB, with validation done in SQL. Each input becomes
-// a view over the file (CSV, JSONL or Parquet; nothing is copied into JavaScript): `<kind>_checked`
-// has the typed columns plus one boolean per validation rule, `<kind>` holds the valid rows only.
-// Bad rows are never dropped silently: `loadInput` counts them per rule with up to five examples,
-// and `analyze` refuses to run while any exist unless the caller passes `allowBadRows: true`.
+// Reading exposures and metric events into DuckDB: each input becomes a view over the file (CSV,
+// JSONL or Parquet; nothing is copied into JavaScript) with typed columns and the raw text of the
+// parsed ones, and the script's source relation over it. The validation rules (rules.ts) are
+// evaluated inside the script's passes, never in a scan of their own; bad rows are never dropped
+// silently: the report counts them per rule with up to five examples (examples.ts), and
+// `analyze` refuses to run while any exist unless the caller passes `allowBadRows: true`.
 import { writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
+import { duckdbDialect } from './dialect.js';
 import { AnalysisError } from './errors.js';
-import { num, queryRows, quoteIdentifier, quoteLiteral, str, type Row, type Scalar } from './sql.js';
+import { eventRules, exposureRules } from './rules.js';
+import { type PreparedSource } from './core.js';
+import { SOURCES } from './script.js';
+import { execute, queryRows, quoteIdentifier, quoteLiteral, str } from './sql.js';
+import { INPUT_COLUMNS } from './load-columns.js';
+import { type InputFormat, type InputKind, type InputSource } from './types.js';
 
-export type InputFormat = 'csv' | 'jsonl' | 'parquet';
+export { INPUT_COLUMNS } from './load-columns.js';
 
-/** A file (format from the extension unless given) or rows in memory (objects keyed by column). */
-export type InputSource =
-  | { readonly path: string; readonly format?: InputFormat }
-  | { readonly rows: readonly object[] };
-
-export type InputKind = 'exposures' | 'events';
-
-interface ColumnSpec {
-  readonly name: string;
-  readonly required: boolean;
-}
-
-/** Columns read from each input; any other column (unit_type, slot, count, last_at, ...) is ignored. */
-export const INPUT_COLUMNS: Readonly<Record<InputKind, readonly ColumnSpec[]>> = {
-  exposures: [
-    { name: 'unit_id', required: true },
-    { name: 'experiment', required: true },
-    { name: 'variant', required: true },
-    { name: 'timestamp', required: true },
-    { name: 'phase', required: false },
-    { name: 'config_version', required: false },
-    { name: 'source', required: false },
-  ],
-  events: [
-    { name: 'unit_id', required: true },
-    { name: 'timestamp', required: true },
-    { name: 'metric', required: true },
-    { name: 'value', required: true },
-  ],
-};
-
-export interface RuleExample {
-  /** 1-based data row (CSV: header not counted; JSONL: line; Parquet and in-memory rows: row index + 1). */
-  readonly row: number;
-  readonly values: Readonly<Record<string, Scalar>>;
-}
-
-export interface RuleViolation {
-  readonly rule: string;
-  readonly description: string;
-  readonly count: number;
-  readonly examples: readonly RuleExample[];
-}
-
-export interface LoadReport {
-  readonly kind: InputKind;
-  readonly source: string;
-  readonly format: InputFormat;
-  readonly rows: number;
-  /** Rows breaking at least one rule (a row breaking two rules is counted once here). */
-  readonly badRows: number;
-  /** Only the rules with at least one violation. */
-  readonly violations: readonly RuleViolation[];
-  /** Optional columns found in the input. */
-  readonly optionalColumns: readonly string[];
-}
-
-interface Rule {
-  readonly name: string;
-  readonly description: string;
-  /** True when the row breaks the rule; over the columns of `<kind>_checked`. */
-  readonly sql: string;
-}
-
-const EXAMPLES_PER_RULE = 5;
+export type { InputFormat, InputKind, InputSource, LoadReport, RuleExample, RuleViolation } from './types.js';
 
 export function detectFormat(source: { readonly path: string; readonly format?: InputFormat }): InputFormat {
   if (source.format !== undefined) {
@@ -94,16 +37,14 @@ export function detectFormat(source: { readonly path: string; readonly format?: 
   );
 }
 
+
 /**
- * Creates the views `<kind>_checked` and `<kind>` for one input on `connection` and returns the
- * validation report. In-memory rows are written as JSONL into `scratchDir` (owned by the caller).
+ * Creates `sortition_<kind>_checked` (a view over the input: typed columns plus the raw text of
+ * the ones that are parsed) and the script's source relation `sortition_<kind>_src` over it on
+ * `connection` (the script reads each input once). In-memory rows are written as JSONL into
+ * `scratchDir` (owned by the caller).
  */
-export async function loadInput(
-  connection: DuckDBConnection,
-  kind: InputKind,
-  source: InputSource,
-  scratchDir: string,
-): Promise<LoadReport> {
+export async function prepareInput(connection: DuckDBConnection, kind: InputKind, source: InputSource, scratchDir: string): Promise<PreparedSource> {
   let path: string;
   let format: InputFormat;
   let label: string;
@@ -139,30 +80,14 @@ export async function loadInput(
   const text = (name: string): string => (columns.has(name) ? `CAST(${ref(name)} AS VARCHAR)` : 'CAST(NULL AS VARCHAR)');
   const typeOf = (name: string): string => columns.get(name) ?? 'VARCHAR';
 
-  const select: string[] = [];
-  const rules: Rule[] = [];
-  const nonEmpty = (name: string): void => {
-    select.push(`${text(name)} AS ${name}`);
-    rules.push({ name: `${name}_empty`, description: `${name} is missing or empty`, sql: `(${name} IS NULL OR trim(${name}) = '')` });
-  };
-  nonEmpty('unit_id');
-  if (kind === 'exposures') {
-    nonEmpty('experiment');
-    nonEmpty('variant');
-  } else {
-    nonEmpty('metric');
-  }
+  const select = [`${text('unit_id')} AS unit_id`];
+  if (kind === 'exposures') select.push(`${text('experiment')} AS experiment`, `${text('variant')} AS variant`);
+  else select.push(`${text('metric')} AS metric`);
   select.push(`${timestampSql(ref('timestamp'), typeOf('timestamp'))} AS ts`, `${text('timestamp')} AS timestamp_raw`);
-  rules.push({
-    name: 'timestamp_invalid',
-    description: 'timestamp is missing or not an ISO 8601 date-time or integer epoch milliseconds',
-    sql: 'ts IS NULL',
-  });
   if (kind === 'exposures') {
     select.push(`NULLIF(${text('phase')}, '') AS phase`, `NULLIF(${text('source')}, '') AS source`);
     if (columns.has('config_version')) {
       select.push(`TRY_CAST(${ref('config_version')} AS BIGINT) AS config_version`, `NULLIF(trim(${text('config_version')}), '') AS config_version_raw`);
-      rules.push({ name: 'config_version_invalid', description: 'config_version is present but not an integer', sql: '(config_version_raw IS NOT NULL AND config_version IS NULL)' });
     } else {
       select.push('CAST(NULL AS BIGINT) AS config_version', 'CAST(NULL AS VARCHAR) AS config_version_raw');
     }
@@ -172,50 +97,14 @@ export async function loadInput(
       ? `CAST(${ref('value')} AS DOUBLE)`
       : `TRY_CAST(${ref('value')} AS DOUBLE)`;
     select.push(`${value} AS value`, `${text('value')} AS value_raw`);
-    rules.push({ name: 'value_invalid', description: 'value is missing, not a number, or not finite', sql: '(value IS NULL OR NOT isfinite(value))' });
   }
 
-  const checked = `${kind}_checked`;
-  const badSql = rules.map((r) => r.sql).join(' OR ');
-  await queryRows(connection, `CREATE OR REPLACE VIEW ${checked} AS SELECT ${select.join(', ')} FROM ${reader}`);
-  const outputColumns = kind === 'exposures' ? 'unit_id, experiment, variant, ts, phase, config_version, source' : 'unit_id, metric, ts, value';
-  await queryRows(connection, `CREATE OR REPLACE VIEW ${kind} AS SELECT ${outputColumns} FROM ${checked} WHERE NOT (${badSql})`);
-
-  let counts: Row;
-  try {
-    const rows = await queryRows(
-      connection,
-      `SELECT count(*) AS n, count(*) FILTER (WHERE ${badSql}) AS bad, ${rules.map((r, i) => `count(*) FILTER (WHERE ${r.sql}) AS r${i}`).join(', ')} FROM ${checked}`,
-    );
-    counts = rows[0] ?? {};
-  } catch (error) {
-    throw new AnalysisError('UNREADABLE_INPUT', `cannot read ${kind} input ${label} as ${format}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-
-  const violations: RuleViolation[] = [];
-  for (const [i, rule] of rules.entries()) {
-    const count = num(counts, `r${i}`);
-    if (count === 0) continue;
-    const rawColumns = kind === 'exposures' ? 'unit_id, experiment, variant, timestamp_raw AS timestamp, phase, config_version_raw AS config_version' : 'unit_id, metric, timestamp_raw AS timestamp, value_raw AS value';
-    const examples = await queryRows(
-      connection,
-      `SELECT * FROM (SELECT row_number() OVER () AS __row, * FROM ${checked}) WHERE ${rule.sql} ORDER BY __row LIMIT ${EXAMPLES_PER_RULE}`,
-    );
-    violations.push({
-      rule: rule.name,
-      description: rule.description,
-      count,
-      examples: examples.map((row) => ({
-        row: num(row, '__row'),
-        values: Object.fromEntries(rawColumns.split(', ').map((c) => {
-          const [from, as] = c.split(' AS ');
-          const key = (as ?? from) as string;
-          return [key, row[from as string] ?? null];
-        })),
-      })),
-    });
-  }
-  return { kind, source: label, format, rows: num(counts, 'n'), badRows: num(counts, 'bad'), violations, optionalColumns };
+  const checked = `sortition_${kind}_checked`;
+  const src = kind === 'exposures' ? SOURCES.exposures : SOURCES.events;
+  const rules = kind === 'exposures' ? exposureRules(columns.has('config_version')) : eventRules(duckdbDialect);
+  await execute(connection, `CREATE OR REPLACE VIEW ${checked} AS SELECT ${select.join(', ')} FROM ${reader}`);
+  await execute(connection, `CREATE OR REPLACE VIEW ${src} AS SELECT * FROM ${checked}`);
+  return { base: { kind, source: label, format, optionalColumns }, rules, checked };
 }
 
 function readerSql(format: InputFormat, path: string): string {

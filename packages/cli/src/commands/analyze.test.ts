@@ -108,6 +108,16 @@ describe('analyze on a salt-rotation-like crossover case', () => {
     expect(revenue?.naiveEventTime?.disagreesWithPrimary).toBe(true);
   });
 
+  it('computes the cumulative lift by day; its last point is the primary estimate', () => {
+    const revenue = report.metrics.find((m) => m.metric === 'revenue')?.comparisons[0];
+    const points = revenue?.cumulative?.points ?? [];
+    expect(revenue?.cumulative?.interval).toBe('day');
+    expect(points.map((p) => p.end.slice(0, 10))).toEqual(['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06', '2026-03-07']);
+    expect(points.at(-1)?.difference.estimate).toBeCloseTo(revenue?.primary?.difference.estimate ?? Number.NaN, 9);
+    expect(points.at(-1)?.difference.upper).toBeCloseTo(revenue?.primary?.difference.upper ?? Number.NaN, 9);
+    expect(points[0]?.control.n).toBe(67); // units u0, u3, ... first exposed on day 1, control (even ids)
+  });
+
   it('JSON output has the documented fields and null for undefined numbers', () => {
     const parsed = JSON.parse(renderAnalyze(report, 'json')) as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual(expect.arrayContaining(['experiment', 'control', 'variants', 'strata', 'inputs', 'units', 'metrics', 'srm', 'drift', 'warnings', 'expectedSplit']));
@@ -128,6 +138,7 @@ describe('analyze on a salt-rotation-like crossover case', () => {
     expect(text).toContain('control -> treatment: 60');
     expect(text).toContain('first flip day: 2026-03-04');
     expect(text).toContain('config version at first flip: v2 (120 units)');
+    expect(text).toMatch(/cumulative by day \(as of the end of each day, 95% CI\):\n\s+before 2026-03-02 /);
   });
 
   it('the HTML report is self-contained, accessible and has the charts', () => {
@@ -135,7 +146,9 @@ describe('analyze on a salt-rotation-like crossover case', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toMatch(/<script|<link|@import|url\(/i);
-    expect(html.match(/<svg /g)?.length).toBe(2 + 2); // two forest plots, crossover, allocation
+    expect(html.match(/<svg /g)?.length).toBe(2 + 2 + 2); // two cumulative lift charts, two forest plots, crossover, allocation
+    expect(html).toContain('Cumulative lift of revenue, treatment minus control, by day, with 95% intervals');
+    expect(html).toMatch(/<polygon points="[\d., ]+" fill="#1f5fa8" fill-opacity="0.15"/); // the interval band
     expect(html).toContain('role="img"');
     expect(html).toContain('<title id="chart1-t">');
     expect(html).toContain('<th scope="col">Status</th>');

@@ -1,12 +1,13 @@
 /**
- * `sortition analyze`: runs the analysis engine (@sortition/analysis, embedded DuckDB) on exposure
- * and event files and returns data; rendering (text, JSON, HTML) lives in ../report/.
+ * `sortition analyze`: runs the analysis engine (@sortition/analysis) on exposure and event files
+ * (embedded DuckDB) or on tables in PostgreSQL (./analyze-postgres.ts) and returns data;
+ * rendering (text, JSON, HTML) lives in ../report/.
  */
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AnalysisError, analyze, type AnalysisResult, type LoadReport, type MetricSpec } from '@sortition/analysis';
+import { AnalysisError, analyze, type AnalysisOptions, type AnalysisResult, type LoadReport, type MetricSpec, type SeriesInterval } from '@sortition/analysis';
 import { compileConfig } from '@sortition/core';
 import { type Command, Option } from 'commander';
 import { CliError, formatIssues, readConfigDocument } from '../config-file.js';
@@ -14,13 +15,16 @@ import { renderHtml } from '../report/html.js';
 import { type AnalyzeReport, type SplitSource } from '../report/model.js';
 import { startProgress } from '../report/progress.js';
 import { renderText } from '../report/text.js';
+import { analyzeInPostgres, postgresSql, type PostgresSource } from './analyze-postgres.js';
 
 export type AnalyzeFormat = 'text' | 'json' | 'html';
 export type { AnalyzeReport, ExpectedSplitReport, SplitSource } from '../report/model.js';
 
 export interface AnalyzeCommandOptions {
-  readonly exposures: string;
-  readonly events: string;
+  /** Exposures and events files; or `postgres` (tables in a PostgreSQL database). */
+  readonly exposures?: string | undefined;
+  readonly events?: string | undefined;
+  readonly postgres?: PostgresSource | undefined;
   readonly experiment?: string | undefined;
   readonly control?: string | undefined;
   /** NAME or NAME:sum or NAME:conversion. */
@@ -30,9 +34,13 @@ export interface AnalyzeCommandOptions {
   /** A JSON (or YAML) array of config documents; each phase's split from its allocation's slot counts. */
   readonly configHistory?: string | undefined;
   readonly allowBadRows?: boolean | undefined;
+  /** The cumulative series' bucket; default 'day'; 'none' skips it (it costs a second pass over the events). */
+  readonly cumulative?: SeriesInterval | 'none' | undefined;
   /** Called with a stage name while the analysis runs (for a progress indicator). */
   readonly onStage?: ((stage: string) => void) | undefined;
 }
+
+const INTERVALS = new Set(['hour', 'day', 'week', 'none']);
 
 const METRIC_KINDS = new Set(['sum', 'conversion']);
 
@@ -163,6 +171,7 @@ async function resolveExperiment(options: AnalyzeCommandOptions): Promise<string
     if (options.experiment === '') throw new CliError('INVALID_ARGUMENT', '--experiment is empty: pass the experiment key');
     return options.experiment;
   }
+  if (options.exposures === undefined) throw new CliError('INVALID_ARGUMENT', 'pass --experiment KEY (it is only detected automatically in CSV and JSONL exposures files)');
   const found = await experimentsInFile(options.exposures);
   if (found === null) throw new CliError('INVALID_ARGUMENT', `${options.exposures}: pass --experiment KEY (the experiment is only detected automatically in CSV and JSONL exposures)`);
   if (found.length === 1 && found[0] !== undefined) return found[0];
@@ -185,10 +194,27 @@ export function formatBadRows(reports: readonly LoadReport[]): string {
   return lines.join('\n');
 }
 
-export async function runAnalyze(options: AnalyzeCommandOptions): Promise<AnalyzeReport> {
+/** Either two files or PostgreSQL with two tables, never both. */
+function checkSources(options: AnalyzeCommandOptions): void {
+  const files = options.exposures !== undefined || options.events !== undefined;
+  if (options.postgres !== undefined) {
+    if (files) throw new CliError('INVALID_ARGUMENT', 'pass either --exposures and --events (files) or --postgres with --exposures-table and --events-table, not both');
+    if (options.postgres.exposuresTable === '' || options.postgres.eventsTable === '') throw new CliError('INVALID_ARGUMENT', '--postgres needs --exposures-table and --events-table');
+    if (options.experiment === undefined) throw new CliError('INVALID_ARGUMENT', '--postgres needs --experiment KEY');
+    return;
+  }
+  if (options.exposures === undefined || options.events === undefined) {
+    throw new CliError('INVALID_ARGUMENT', 'pass --exposures FILE and --events FILE, or --postgres URL with --exposures-table and --events-table');
+  }
+}
+
+/** The engine options every source shares (the expected split read from --split and --config-history). */
+async function engineOptions(options: AnalyzeCommandOptions): Promise<{ analysis: AnalysisOptions; expectedSplit: AnalyzeReport['expectedSplit'] }> {
   const stage = options.onStage ?? ((): void => undefined);
   const metrics = options.metrics === undefined || options.metrics.length === 0 ? undefined : options.metrics.map(parseMetric);
   const parsedSplits = (options.splits ?? []).map(parseSplit);
+  const cumulative = options.cumulative ?? 'day';
+  if (!INTERVALS.has(cumulative)) throw new CliError('INVALID_ARGUMENT', `--cumulative "${cumulative}": use hour, day, week or none`);
   stage('reading the experiment key');
   const experiment = await resolveExperiment(options);
 
@@ -215,19 +241,29 @@ export async function runAnalyze(options: AnalyzeCommandOptions): Promise<Analyz
       sources[s.phase] = 'split-option';
     }
   }
+  const analysis: AnalysisOptions = {
+    experiment,
+    ...(options.control === undefined ? {} : { controlVariant: options.control }),
+    ...(metrics === undefined ? {} : { metrics }),
+    ...(options.allowBadRows === true ? { allowBadRows: true } : {}),
+    ...(cumulative === 'none' ? {} : { cumulative: cumulative as SeriesInterval }),
+    config: { phases, ...(split === null ? {} : { split }) },
+    onStage: stage,
+  };
+  return { analysis, expectedSplit: { split, phases, sources, configVersions } };
+}
 
-  stage('analysing (DuckDB)');
+export async function runAnalyze(options: AnalyzeCommandOptions): Promise<AnalyzeReport> {
+  checkSources(options);
+  const { analysis, expectedSplit } = await engineOptions(options);
   let result: AnalysisResult;
   try {
-    result = await analyze({
-      exposures: { path: options.exposures },
-      events: { path: options.events },
-      experiment,
-      ...(options.control === undefined ? {} : { controlVariant: options.control }),
-      ...(metrics === undefined ? {} : { metrics }),
-      ...(options.allowBadRows === true ? { allowBadRows: true } : {}),
-      config: { phases, ...(split === null ? {} : { split }) },
-    });
+    if (options.postgres !== undefined) {
+      result = await analyzeInPostgres(options.postgres, analysis);
+    } else {
+      analysis.onStage?.('analysing (DuckDB)');
+      result = await analyze({ ...analysis, exposures: { path: options.exposures ?? '' }, events: { path: options.events ?? '' } });
+    }
   } catch (error) {
     if (error instanceof AnalysisError) {
       const reports = (error as AnalysisError & { reports?: { exposures: LoadReport; events: LoadReport } }).reports;
@@ -236,7 +272,15 @@ export async function runAnalyze(options: AnalyzeCommandOptions): Promise<Analyz
     }
     throw error;
   }
-  return { ...result, expectedSplit: { split, phases, sources, configVersions } };
+  return { ...result, expectedSplit };
+}
+
+/** `--print-sql`: the SQL the analysis runs in PostgreSQL over the two tables (nothing is run). */
+export async function printAnalyzeSql(options: AnalyzeCommandOptions & { readonly exposuresTable?: string | undefined; readonly eventsTable?: string | undefined; readonly url?: string | undefined }): Promise<string> {
+  if (options.exposuresTable === undefined || options.eventsTable === undefined) throw new CliError('INVALID_ARGUMENT', '--print-sql needs --exposures-table and --events-table (and --postgres URL to read their column types)');
+  if (options.experiment === undefined) throw new CliError('INVALID_ARGUMENT', '--print-sql needs --experiment KEY');
+  const { analysis } = await engineOptions(options);
+  return postgresSql({ url: options.url, exposuresTable: options.exposuresTable, eventsTable: options.eventsTable }, analysis);
 }
 
 /** Renders a report; `null` numbers (NaN) serialise as null in JSON. */
@@ -249,14 +293,19 @@ export function renderAnalyze(report: AnalyzeReport, format: AnalyzeFormat): str
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 interface AnalyzeCliOptions {
-  exposures: string;
-  events: string;
+  exposures?: string;
+  events?: string;
+  postgres?: string;
+  exposuresTable?: string;
+  eventsTable?: string;
+  printSql?: boolean;
   experiment?: string;
   control?: string;
   metric: string[];
   split: string[];
   configHistory?: string;
   allowBadRows?: boolean;
+  cumulative: string;
   format: AnalyzeFormat;
   out?: string;
 }
@@ -264,31 +313,46 @@ interface AnalyzeCliOptions {
 export function registerAnalyze(program: Command, emit: (out: { stdout: string; exitCode: number }) => void): void {
   program
     .command('analyze')
-    .description('analyse an experiment from exposure and event files: per-phase lift, SRM and drift (text, JSON or HTML)')
-    .requiredOption('--exposures <file>', 'exposures: CSV, JSONL or Parquet (unit_id, experiment, variant, timestamp[, phase, config_version])')
-    .requiredOption('--events <file>', 'events: CSV, JSONL or Parquet (unit_id, metric, value, timestamp)')
-    .option('--experiment <key>', 'experiment key (required when the exposures hold several, or are Parquet)')
+    .description('analyse an experiment from exposure and event files (DuckDB) or PostgreSQL tables: per-phase lift, cumulative lift, SRM and drift (text, JSON or HTML)')
+    .option('--exposures <file>', 'exposures: CSV, JSONL or Parquet (unit_id, experiment, variant, timestamp[, phase, config_version])')
+    .option('--events <file>', 'events: CSV, JSONL or Parquet (unit_id, metric, value, timestamp)')
+    .option('--postgres <url>', 'analyse tables in this PostgreSQL database instead of files (with --exposures-table, --events-table and --experiment)')
+    .option('--exposures-table <table>', 'with --postgres: the exposures table or view ([schema.]name)')
+    .option('--events-table <table>', 'with --postgres: the events table or view ([schema.]name)')
+    .option('--print-sql', 'print the SQL the analysis runs in PostgreSQL over --exposures-table and --events-table, and run nothing (with --postgres: for their actual column types)')
+    .option('--experiment <key>', 'experiment key (required when the exposures hold several, are Parquet, or are a table)')
     .option('--control <variant>', 'control variant (default: "control", else the first in byte order)')
     .option('--metric <name[:sum|conversion]>', 'metric to analyse (repeatable; default: every metric, as sums)', collect, [])
     .option('--split <phase=a:50,b:50>', 'split in force per phase for SRM, or a:50,b:50 for every phase (repeatable)', collect, [])
     .option('--config-history <file>', 'JSON array of config documents: each phase\'s split from its allocation\'s slot counts')
     .option('--allow-bad-rows', 'exclude invalid rows (counted in the report) instead of failing')
+    .addOption(new Option('--cumulative <interval>', 'cumulative lift over time, per hour, day or week (none: skip; it reads the events a second time)').choices(['hour', 'day', 'week', 'none']).default('day'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('--out <file>', 'write the report to FILE (required for html)')
     .action(async (o: AnalyzeCliOptions) => {
+      const common = {
+        experiment: o.experiment,
+        control: o.control,
+        metrics: o.metric,
+        splits: o.split,
+        configHistory: o.configHistory,
+        allowBadRows: o.allowBadRows,
+        cumulative: o.cumulative as SeriesInterval | 'none',
+      };
+      if (o.printSql === true) {
+        if (o.exposures !== undefined || o.events !== undefined) throw new CliError('INVALID_ARGUMENT', '--print-sql prints the PostgreSQL analysis of tables: pass --exposures-table and --events-table, not files');
+        return emit({ stdout: await printAnalyzeSql({ ...common, exposuresTable: o.exposuresTable, eventsTable: o.eventsTable, url: o.postgres }), exitCode: 0 });
+      }
       if (o.format === 'html' && o.out === undefined) throw new CliError('INVALID_ARGUMENT', '--format html needs --out FILE (the report is a self-contained HTML file)');
+      if (o.postgres === undefined && (o.exposuresTable !== undefined || o.eventsTable !== undefined)) throw new CliError('INVALID_ARGUMENT', '--exposures-table and --events-table need --postgres URL');
       const progress = startProgress(process.stderr);
       let report: AnalyzeReport;
       try {
         report = await runAnalyze({
+          ...common,
           exposures: o.exposures,
           events: o.events,
-          experiment: o.experiment,
-          control: o.control,
-          metrics: o.metric,
-          splits: o.split,
-          configHistory: o.configHistory,
-          allowBadRows: o.allowBadRows,
+          postgres: o.postgres === undefined ? undefined : { url: o.postgres, exposuresTable: o.exposuresTable ?? '', eventsTable: o.eventsTable ?? '' },
           onStage: progress.stage,
         });
       } finally {

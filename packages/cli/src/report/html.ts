@@ -2,39 +2,16 @@
  * One self-contained HTML report: inline CSS and inline SVG charts drawn here, no scripts, fonts or
  * network resources. Every value from the data goes through `esc`.
  *
- * The engine gives per-stratum estimates but no time series of the lift, so the lift chart is a
- * forest plot (each phase, the primary and the sensitivity views, with their intervals).
+ * Per comparison: the cumulative lift over time with its interval (cumulative-chart.ts; when the
+ * analysis computed the series) and a forest plot of each phase, the primary estimate and the
+ * sensitivity views.
  */
 import { type Comparison, type Estimate, type MetricResult, type NaiveEstimate } from '@sortition/analysis';
+import { cumulativeChart } from './cumulative-chart.js';
 import { count, num, pct, pValue, share, signed, type AnalyzeReport } from './model.js';
+import { esc, PALETTE, resetChartIds, STATUS_CLASS, svgOpen, ticks } from './svg.js';
 
-export function esc(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
-
-const PALETTE = ['#1f5fa8', '#d9730d', '#2e8540', '#8e44ad', '#b03a2e', '#117a8b', '#7d6608', '#555555'];
-const STATUS_CLASS: Record<string, string> = { ok: 'ok', warn: 'warn', alert: 'alert', 'insufficient-data': 'muted', 'expected-split-unknown': 'muted' };
-
-let chartId = 0;
-
-/** Round tick values covering [lo, hi]. */
-function ticks(lo: number, hi: number, target = 5): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw) as number;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-
-function svgOpen(width: number, height: number, title: string, desc: string): { open: string; id: string } {
-  const id = `chart${++chartId}`;
-  return {
-    id,
-    open: `<svg viewBox="0 0 ${width} ${height}" width="100%" style="max-width:${width}px" role="img" aria-labelledby="${id}-t ${id}-d"><title id="${id}-t">${esc(title)}</title><desc id="${id}-d">${esc(desc)}</desc>`,
-  };
-}
+export { esc } from './svg.js';
 
 interface ForestRow {
   readonly label: string;
@@ -66,7 +43,7 @@ function forestPlot(metric: MetricResult, c: Comparison, level: string): string 
   if (rows.length === 0) return '<p>No estimate: too few units in the arms.</p>';
   const width = 760;
   const left = 190;
-  const right = 160;
+  const right = 230;
   const rowH = 26;
   const top = 10;
   const height = top + rows.length * rowH + 40;
@@ -225,14 +202,19 @@ svg .grid{stroke:#e3e3e3}svg .zero{stroke:#333;stroke-width:1.5}svg .tick{font-s
 `;
 
 export function renderHtml(report: AnalyzeReport): string {
-  chartId = 0;
+  resetChartIds();
   const level = `${Math.round(report.confidence * 100)}%`;
   const warnings =
     report.warnings.length === 0
       ? '<p>No warnings.</p>'
       : `<ul class="warnings">${report.warnings.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(w.message)}</li>`).join('')}</ul>`;
   const lifts = report.metrics
-    .flatMap((m) => m.comparisons.map((c) => `<h3>${esc(m.metric)}: ${esc(c.treatment)} vs ${esc(c.control)}</h3><figure>${forestPlot(m, c, level)}<figcaption class="muted">Difference ${esc(c.treatment)} − ${esc(c.control)} with ${esc(level)} intervals: the primary (phase-stratified) estimate, each phase, and the sensitivity views. The engine gives no time series, so this is a forest plot rather than a cumulative lift over time.</figcaption></figure>`))
+    .flatMap((m) =>
+      m.comparisons.map((c) => {
+        const cumulative = c.cumulative === null ? '' : `<figure>${cumulativeChart(m, c, level)}<figcaption class="muted">Cumulative lift: the primary (phase-stratified, first-exposure) difference ${esc(c.treatment)} − ${esc(c.control)} as of the end of each ${esc(c.cumulative.interval)}, with its ${esc(level)} interval; the last point is the headline estimate. Early points rest on few units and phases; a trend that settles is not a reason to stop early (see the always-valid p-value).</figcaption></figure>`;
+        return `<h3>${esc(m.metric)}: ${esc(c.treatment)} vs ${esc(c.control)}</h3>${cumulative}<figure>${forestPlot(m, c, level)}<figcaption class="muted">Difference ${esc(c.treatment)} − ${esc(c.control)} with ${esc(level)} intervals: the primary (phase-stratified) estimate, each phase, and the sensitivity views.</figcaption></figure>`;
+      }),
+    )
     .join('');
   const ex = report.inputs.excludedBadRows;
   return `<!DOCTYPE html>
@@ -252,7 +234,7 @@ Inputs: ${esc(count(report.inputs.exposures.rows))} exposure rows, ${esc(count(r
 </header>
 <section aria-labelledby="h-warnings"><h2 id="h-warnings">Warnings (${esc(report.warnings.length)})</h2>${warnings}</section>
 <section aria-labelledby="h-summary"><h2 id="h-summary">Summary</h2>${summaryTable(report)}</section>
-<section aria-labelledby="h-lift"><h2 id="h-lift">Lift by phase and view</h2>${lifts}</section>
+<section aria-labelledby="h-lift"><h2 id="h-lift">Lift over time, by phase and by view</h2>${lifts}</section>
 <section aria-labelledby="h-crossover"><h2 id="h-crossover">Crossover share over time</h2><figure>${crossoverChart(report)}</figure>${driftSection(report)}</section>
 <section aria-labelledby="h-allocation"><h2 id="h-allocation">Allocation by phase</h2><figure>${allocationChart(report)}</figure></section>
 <section aria-labelledby="h-srm"><h2 id="h-srm">Sample ratio mismatch per phase</h2>${srmTable(report)}</section>

@@ -1,5 +1,5 @@
 /** The terminal summary of an analysis: warnings first, then per metric the lift, then SRM and drift. */
-import { type Comparison, type Estimate } from '@sortition/analysis';
+import { type Comparison, type CumulativeSeries, type Estimate } from '@sortition/analysis';
 import { count, num, pct, pValue, share, signed, type AnalyzeReport } from './model.js';
 
 function interval(e: { estimate: number; lower: number; upper: number }, fmt: (x: number) => string = signed): string {
@@ -10,6 +10,21 @@ function estimateLine(label: string, e: Estimate | Comparison['naiveEventTime'],
   if (e === null) return `    ${label.padEnd(22)} n/a (too few units)`;
   const rel = e.relative === null ? 'relative n/a' : `relative ${interval(e.relative, (x) => pct(x))}`;
   return `    ${label.padEnd(22)} ${interval(e.difference)} (${level} CI), ${rel}, p = ${pValue(e.pValue)}`;
+}
+
+const MAX_SERIES_LINES = 12;
+
+/** The cumulative series: every point when few, else the first, evenly spaced ones and the last (all are in JSON and HTML). */
+function seriesLines(series: CumulativeSeries | null, level: string): string[] {
+  if (series === null) return [];
+  const points = series.points;
+  if (points.length === 0) return [`    cumulative by ${series.interval}: no ${series.interval} with 2 units in both arms yet`];
+  const step = Math.max(1, Math.ceil((points.length - 1) / (MAX_SERIES_LINES - 1)));
+  const shown = points.filter((_, i) => i % step === 0 || i === points.length - 1);
+  const label = (end: string): string => (series.interval === 'hour' ? `${end.slice(0, 13)}:00Z` : end.slice(0, 10));
+  const out = [`    cumulative by ${series.interval} (as of the end of each ${series.interval}, ${level} CI)${shown.length < points.length ? `: ${shown.length} of ${points.length} points` : ''}:`];
+  for (const p of shown) out.push(`      before ${label(p.end)}  ${interval(p.difference)}  n = ${count(p.control.n)} / ${count(p.treatment.n)}, p = ${pValue(p.pValue)}`);
+  return out;
 }
 
 export function renderText(report: AnalyzeReport): string {
@@ -41,6 +56,7 @@ export function renderText(report: AnalyzeReport): string {
         }
         for (const s of p.excludedStrata) out.push(`      phase ${s.stratum} left out: ${s.reason}`);
       }
+      out.push(...seriesLines(c.cumulative, level));
       out.push('    sensitivity:');
       const pooledLabel = c.pooled?.biasedIfStrataDiffer === true ? 'pooled (NOT headline)' : 'pooled';
       out.push(estimateLine(pooledLabel, c.pooled, level));

@@ -1,0 +1,68 @@
+// The few places where DuckDB's and PostgreSQL's SQL differ. Everything else the engine writes
+// (FILTER clauses, window functions, percentile_cont ... WITHIN GROUP, bool_or, CAST) is the same
+// text in both; see script.ts.
+
+export type DialectName = 'duckdb' | 'postgres';
+
+/** Buckets of the cumulative series (date_trunc units; weeks start on Monday in both engines). */
+export type SeriesInterval = 'hour' | 'day' | 'week';
+
+export interface Dialect {
+  readonly name: DialectName;
+  /** The floating-point type name. */
+  readonly double: string;
+  /** True when a DOUBLE expression is neither NaN nor ±Infinity (NULL stays NULL). */
+  isFinite(expr: string): string;
+  /** A text expression in byte order, for ORDER BY tie-breaks (PostgreSQL compares under the database collation otherwise). */
+  bytes(expr: string): string;
+  /**
+   * The first row of a group by (ts, variant, phase) in byte order: aggregate expressions named
+   * `first_agg*` for the inner GROUP BY, and the projection of `first_ts`, `arm`, `stratum` from them.
+   * `keep` restricts the aggregate to the rows that matter (the others fall in one NULL group).
+   */
+  firstExposure(keep: string): { readonly aggregates: string; readonly project: string };
+  /** 'YYYY-MM-DD' of a DATE expression. */
+  dayText(dateExpr: string): string;
+  /** Epoch milliseconds (a BIGINT) of a TIMESTAMP expression. */
+  epochMs(tsExpr: string): string;
+  /** The value of `valueExpr` at the earliest `tsExpr` in the group (ties: the smallest value, NULLs last). */
+  valueAtFirst(valueExpr: string, tsExpr: string): string;
+}
+
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  double: 'DOUBLE',
+  isFinite: (expr) => `isfinite(${expr})`,
+  bytes: (expr) => expr,
+  // One struct min is the cheapest exact (ts, variant, phase) order DuckDB offers; strings compare
+  // in byte order.
+  firstExposure: () => ({
+    aggregates: "min({'ts': ts, 'variant': variant, 'phase': phase}) AS first_agg",
+    project: 'first_agg.ts AS first_ts, first_agg.variant AS arm, first_agg.phase AS stratum',
+  }),
+  dayText: (dateExpr) => `strftime(${dateExpr}, '%Y-%m-%d')`,
+  epochMs: (tsExpr) => `epoch_ms(${tsExpr})`,
+  valueAtFirst: (valueExpr, tsExpr) => `arg_min(${valueExpr}, {'t': ${tsExpr}, 'v': COALESCE(${valueExpr}, 9223372036854775807)})`,
+};
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  double: 'DOUBLE PRECISION',
+  // PostgreSQL orders NaN above every number and treats NaN = NaN, so NOT IN catches all three.
+  isFinite: (expr) => `(${expr} NOT IN (CAST('NaN' AS DOUBLE PRECISION), CAST('Infinity' AS DOUBLE PRECISION), CAST('-Infinity' AS DOUBLE PRECISION)))`,
+  bytes: (expr) => `(${expr} COLLATE "C")`,
+  firstExposure: (keep) => {
+    const order = `ORDER BY ts, variant COLLATE "C", phase COLLATE "C"`;
+    return {
+      aggregates: `min(ts) FILTER (WHERE ${keep}) AS first_agg_ts, (array_agg(variant ${order}) FILTER (WHERE ${keep}))[1] AS first_agg_variant, (array_agg(phase ${order}) FILTER (WHERE ${keep}))[1] AS first_agg_phase`,
+      project: 'first_agg_ts AS first_ts, first_agg_variant AS arm, first_agg_phase AS stratum',
+    };
+  },
+  dayText: (dateExpr) => `to_char(${dateExpr}, 'YYYY-MM-DD')`,
+  epochMs: (tsExpr) => `CAST(round(extract(epoch FROM ${tsExpr}) * 1000) AS BIGINT)`,
+  valueAtFirst: (valueExpr, tsExpr) => `(array_agg(${valueExpr} ORDER BY ${tsExpr}, ${valueExpr} NULLS LAST))[1]`,
+};
+
+export function dialectFor(name: DialectName): Dialect {
+  return name === 'postgres' ? postgresDialect : duckdbDialect;
+}

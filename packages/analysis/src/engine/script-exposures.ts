@@ -1,0 +1,107 @@
+// The exposures half of the script (see script.ts): one scan of the input into a table with each
+// row's validation mask, then from that table the attribution to the first exposure, the day
+// counts, and the crossover units' exposures for drift and the naive view.
+import { type Dialect } from './dialect.js';
+import { quoteLiteral } from './sql.js';
+import { NO_PHASE, SOURCES, TABLES, type ScriptSpec, type Step } from './script-types.js';
+
+/** The validation mask: bit i set when rule i breaks. */
+export function maskSql(spec: ScriptSpec): string {
+  return spec.exposureRules.length === 0 ? '0' : spec.exposureRules.map((r, i) => `CASE WHEN ${r.sql} THEN ${2 ** i} ELSE 0 END`).join(' + ');
+}
+
+export function exposuresSteps(dialect: Dialect, spec: ScriptSpec): Step[] {
+  const S = SOURCES.exposures;
+  const experiment = quoteLiteral(spec.experiment);
+  const first = dialect.firstExposure('uk IS NOT NULL');
+  const bucket = spec.interval === null ? null : `date_trunc('${spec.interval}', first_ts)`;
+  return [
+    {
+      name: TABLES.exp,
+      returnsRows: false,
+      comment: 'the one scan of the exposures: every row with its validation mask (bit i = rule i broken); rows of other experiments keep only the mask',
+      sql: `CREATE TEMP TABLE ${TABLES.exp} AS
+SELECT CASE WHEN mine THEN unit_id END AS unit_id, CASE WHEN mine THEN variant END AS variant, CASE WHEN mine THEN ts END AS ts,
+       CASE WHEN mine THEN COALESCE(phase, '${NO_PHASE}') END AS phase, CASE WHEN mine THEN config_version END AS config_version, mine, bad
+FROM (SELECT unit_id, variant, ts, phase, config_version, COALESCE(experiment = ${experiment}, FALSE) AS mine, ${maskSql(spec)} AS bad FROM ${S}) s`,
+    },
+    {
+      name: TABLES.u0,
+      returnsRows: false,
+      comment: 'one row per unit of the experiment (its first exposure, its arm, its phase, whether it saw another variant) and one per validation mask for the rest',
+      sql: `CREATE TEMP TABLE ${TABLES.u0} AS
+SELECT unit_id, bad, n_rows, crossover, ${first.project}
+FROM (SELECT uk AS unit_id, bad, count(*) AS n_rows, min(variant) <> max(variant) AS crossover, ${first.aggregates}
+      FROM (SELECT CASE WHEN bad = 0 AND mine THEN unit_id END AS uk, bad, ts, variant, phase FROM ${TABLES.exp}) s1
+      GROUP BY uk, bad) s2`,
+    },
+    {
+      name: 'exposure_counts',
+      returnsRows: true,
+      comment: 'exposure rows per validation mask (bit i = rule i broken)',
+      sql: `SELECT bad, sum(n_rows) AS n FROM ${TABLES.u0} GROUP BY bad ORDER BY bad`,
+    },
+    {
+      name: TABLES.cells,
+      returnsRows: false,
+      comment: 'a small integer per (phase of first exposure, arm, crossover) cell',
+      sql: `CREATE TEMP TABLE ${TABLES.cells} AS
+SELECT stratum, arm, crossover, CAST(row_number() OVER (ORDER BY stratum, arm, crossover) AS INTEGER) AS cell
+FROM (SELECT DISTINCT stratum, arm, crossover FROM ${TABLES.u0} WHERE unit_id IS NOT NULL) c`,
+    },
+    {
+      name: TABLES.units,
+      returnsRows: false,
+      comment: 'the units the events are joined to: id, first exposure time, cell, crossover flag',
+      sql: `CREATE TEMP TABLE ${TABLES.units} AS
+SELECT u.unit_id, u.first_ts, c.cell, u.crossover AS xo
+FROM ${TABLES.u0} u JOIN ${TABLES.cells} c ON c.stratum = u.stratum AND c.arm = u.arm AND c.crossover = u.crossover
+WHERE u.unit_id IS NOT NULL`,
+    },
+    {
+      name: 'units',
+      returnsRows: true,
+      comment: 'units per phase, arm, crossover flag and UTC day of first exposure' + (bucket === null ? '' : ` (and ${spec.interval} of first exposure, for the series)`),
+      sql: `SELECT c.stratum, c.arm, c.crossover, ${dialect.dayText('g.day')} AS day${bucket === null ? '' : `, ${dialect.epochMs('g.bucket')} AS bucket`}, g.n
+FROM (SELECT cell, CAST(first_ts AS DATE) AS day${bucket === null ? '' : `, ${bucket} AS bucket`}, count(*) AS n FROM ${TABLES.units} GROUP BY ${bucket === null ? '1, 2' : '1, 2, 3'}) g
+JOIN ${TABLES.cells} c ON c.cell = g.cell`,
+    },
+    {
+      name: TABLES.xexp,
+      returnsRows: false,
+      comment: 'the valid exposures of crossover units, with their arm',
+      sql: `CREATE TEMP TABLE ${TABLES.xexp} AS
+SELECT s.unit_id, s.ts, s.variant, s.config_version, u.arm
+FROM (SELECT unit_id, ts, variant, config_version FROM ${TABLES.exp} WHERE mine AND bad = 0) s
+JOIN (SELECT unit_id, arm FROM ${TABLES.u0} WHERE unit_id IS NOT NULL AND crossover) u ON u.unit_id = s.unit_id`,
+    },
+    {
+      name: 'days',
+      returnsRows: true,
+      comment: 'distinct units exposed per UTC day',
+      sql: `SELECT ${dialect.dayText('d')} AS day, exposed
+FROM (SELECT CAST(ts AS DATE) AS d, count(DISTINCT unit_id) AS exposed FROM ${TABLES.exp} WHERE mine AND bad = 0 GROUP BY 1) q`,
+    },
+    {
+      name: 'crossover_days',
+      returnsRows: true,
+      comment: 'distinct units exposed per UTC day in a variant other than their arm',
+      sql: `SELECT ${dialect.dayText('d')} AS day, other
+FROM (SELECT CAST(ts AS DATE) AS d, count(DISTINCT unit_id) AS other FROM ${TABLES.xexp} WHERE variant <> arm GROUP BY 1) q`,
+    },
+    {
+      name: 'crossover_pairs',
+      returnsRows: true,
+      comment: 'crossover units per arm and variant seen (the flip matrix where they differ)',
+      sql: `SELECT arm, variant, count(DISTINCT unit_id) AS n FROM ${TABLES.xexp} GROUP BY arm, variant`,
+    },
+    {
+      name: 'first_flips',
+      returnsRows: true,
+      comment: "units per UTC day of their first exposure outside their arm, and the config version of that exposure",
+      sql: `SELECT ${dialect.dayText('CAST(flip_ts AS DATE)')} AS day, config_version, count(*) AS n
+FROM (SELECT unit_id, min(ts) AS flip_ts, ${dialect.valueAtFirst('config_version', 'ts')} AS config_version FROM ${TABLES.xexp} WHERE variant <> arm GROUP BY unit_id) f
+GROUP BY 1, 2`,
+    },
+  ];
+}

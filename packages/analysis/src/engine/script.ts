@@ -1,0 +1,33 @@
+// The analysis as one SQL script, written once for both engines (the differences are in
+// dialect.ts). Each input is read in as few passes as possible:
+//
+// exposures (the relation `sortition_exposures_src`):
+//   1. one aggregation per unit: every validation rule as a bit of `bad`, the first exposure
+//      (earliest ts, then the smaller variant, then the smaller phase, byte order), whether the unit
+//      saw more than one variant, and the row counts per mask (invalid rows and rows of other
+//      experiments fall in one group per mask);
+//   2. per UTC day the distinct units exposed (one more scan);
+//   3. the exposures of crossover units only (one more scan, joined against the few crossover units):
+//      flips, the config version at each first flip, and the exposure timeline for the naive view.
+// events (the relation `sortition_events_src`): one scan, joined to the units, grouped per unit and
+//   metric (plus, for crossover units, per event time, and with a series, per time bucket) with the
+//   validation folded in: a blank unit id and a blank metric are checked per group, the timestamp
+//   and the value per row, and invalid rows land in their own groups, which give the counts.
+// Everything after that reads the small per-unit table.
+import { type Dialect } from './dialect.js';
+import { AnalysisError } from './errors.js';
+import { eventsSteps } from './script-events.js';
+import { exposuresSteps } from './script-exposures.js';
+import { type ScriptSpec, type Step } from './script-types.js';
+
+export { NO_PHASE, SOURCES, TABLES, type CapSpec, type ScriptSpec, type Step } from './script-types.js';
+
+export function buildScript(dialect: Dialect, spec: ScriptSpec): Step[] {
+  if (spec.exposureRules.length > 30) throw new AnalysisError('INVALID_OPTION', 'at most 30 exposure rules fit the validation mask');
+  return [...exposuresSteps(dialect, spec), ...eventsSteps(dialect, spec)];
+}
+
+/** The script as text: each step with its comment, for `sortition analyze --print-sql`. */
+export function renderScript(steps: readonly Step[]): string {
+  return steps.map((s) => `-- ${s.returnsRows ? `result "${s.name}"` : `table ${s.name}`}: ${s.comment}\n${s.sql.trim()};\n`).join('\n');
+}
