@@ -28,39 +28,14 @@
  * the leaf), so every byte is either checked by the verifier or part of the statement being proven.
  */
 import { compileConfig, canonicalUnitId, type CompiledExperiment } from '@sortition/core';
+import { BUNDLE_FORMAT, type BundleKeySet, type ConfigEvidence, type LeafEvidence } from '@sortition/proofs';
 import type { Store, StoredAssignment } from '../store/types.js';
 import type { CommittedLayers } from './committed.js';
 import type { PublicKeySet } from './keys.js';
 import type { TransparencyLog } from './log.js';
 
-export const BUNDLE_FORMAT = 'sortition-proof-bundle/v1';
-
-export interface BundleKey {
-  readonly kid: string;
-  readonly alg: 'Ed25519';
-  readonly purpose: string;
-  readonly publicKey: string;
-  readonly noteVerifierKey?: string;
-}
-
-export interface BundleKeySet {
-  readonly origin: string;
-  readonly keys: readonly BundleKey[];
-}
-
-export interface LeafEvidence {
-  readonly leafIndex: number;
-  readonly leaf: string;
-  readonly inclusion: readonly string[];
-}
-
-export interface ConfigEvidence extends LeafEvidence {
-  readonly document: unknown;
-  /** The next config version's leaf (the upper bound of "in force"), when it exists... */
-  readonly next?: LeafEvidence;
-  /** ...else every later leaf of the checkpoint's tree (none is a config version). */
-  readonly rest?: readonly LeafEvidence[];
-}
+// The bundle's parts are the verifier's types (one definition, in @sortition/proofs).
+export { BUNDLE_FORMAT };
 
 export interface ProofBundle {
   readonly format: typeof BUNDLE_FORMAT;
