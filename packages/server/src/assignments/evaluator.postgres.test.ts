@@ -113,3 +113,71 @@ describe('Evaluator on PostgreSQL, two instances', () => {
     expect(rows).toEqual([{ count: '11' }]);
   });
 });
+
+describe('Evaluator on PostgreSQL: config versions', () => {
+  const versioned = randomSchemaName('sortition_eval_v');
+  let c: CountingPostgresStore;
+  let d: CountingPostgresStore;
+  const docV1 = exampleConfig();
+  // Version 2 gives annual_first the unallocated half of the pricing layer.
+  const docV2 = structuredClone({ ...docV1, version: 2 }) as unknown as { experiments: { key: string; phases: { allocation: Record<string, number[][]> }[] }[] };
+  docV2.experiments.find((e) => e.key === 'price_anchor')!.phases[0]!.allocation['annual_first'] = [[25000, 100000]];
+  const v1 = compileConfigOrThrow(docV1);
+  const v2 = compileConfigOrThrow(docV2);
+  const PRICING_NOW = Date.UTC(2026, 3, 15);
+  const record = (version: number, doc: unknown) => ({ version, doc, hash: `h${version}`, author: 'test', reason: 'test', createdAt: PRICING_NOW, impact: null });
+
+  beforeAll(async () => {
+    c = new CountingPostgresStore(url, { schema: versioned });
+    d = new CountingPostgresStore(url, { schema: versioned });
+    await c.migrate();
+    await d.migrate();
+    expect(await c.appendConfig(record(1, docV1))).toEqual({ ok: true });
+  });
+
+  afterAll(async () => {
+    await Promise.all([c.close(), d.close()]);
+    await dropSchema(url, versioned);
+  });
+
+  function unitWhere(prefix: string, test: (unit: string) => boolean): string {
+    for (let i = 0; i < 5000; i++) if (test(`${prefix}_${i}`)) return `${prefix}_${i}`;
+    throw new Error(`no unit among ${prefix}_0..4999`);
+  }
+  const peek = (config: CompiledConfig, experiment: string, unit: string, attributes = DE) => assign(config, { experiment, units: { userId: unit }, attributes, now: PRICING_NOW, mode: 'peek' });
+
+  it('trusts an absence the slot decides for its config version and phase, re-reads other absences, and re-reads under a newer version', async () => {
+    const one = new Evaluator(c);
+    const two = new Evaluator(d);
+    const unallocated = unitWhere('v_unalloc', (u) => peek(v1, 'price_anchor', u).reason === 'NOT_ALLOCATED' && peek(v2, 'price_anchor', u).variant === 'annual_first');
+    const request = { units: { userId: unallocated }, attributes: DE, experiments: ['price_anchor'] };
+    expect((await one.evaluate(v1, request, PRICING_NOW))[0]!.reason).toBe('NOT_ALLOCATED');
+    const reads = c.reads;
+    for (let i = 0; i < 3; i++) expect((await one.evaluate(v1, request, PRICING_NOW))[0]!.reason).toBe('NOT_ALLOCATED');
+    expect(c.reads).toBe(reads);
+
+    // Excluded by targeting: another request's attributes could enroll the unit, so it is read every time.
+    const excluded = unitWhere('v_excl', (u) => peek(v1, 'checkout_v2', u).variant !== null);
+    const jp = { units: { userId: excluded }, attributes: JP, experiments: ['checkout_v2'] };
+    for (let i = 0; i < 3; i++) expect((await one.evaluate(v1, jp, PRICING_NOW))[0]!.reason).toBe('TARGETING_EXCLUDED');
+    expect(c.reads).toBe(reads + 3);
+
+    // Version 2 allocates the unit's slot; the other instance enrolls it there.
+    expect(await d.appendConfig(record(2, docV2))).toEqual({ ok: true });
+    const enrolled = (await two.evaluate(v2, request, PRICING_NOW))[0]!;
+    expect(enrolled).toMatchObject({ reason: 'ASSIGNED', variant: 'annual_first' });
+    // Under version 2 the absence no longer applies: the first instance's write finds the stored record and serves it.
+    expect((await one.evaluate(v2, request, PRICING_NOW))[0]).toMatchObject({ reason: 'STICKY', variant: 'annual_first', slot: enrolled.slot, stickyStatus: 'honored' });
+    expect(await queryOnce(url, `SELECT count(*)::int AS n FROM "${versioned}".assignments WHERE unit = $1`, [unallocated])).toEqual([{ n: 1 }]);
+  });
+
+  it('refuses a first assignment made under a version that another instance has replaced, and stores nothing for it', async () => {
+    const lagging = new Evaluator(c);
+    const fresh = unitWhere('v_lag', (u) => peek(v1, 'checkout_v2', u).variant !== null);
+    // The schema's head is version 2 (the test above published it); this instance still evaluates under version 1.
+    await expect(lagging.evaluate(v1, { units: { userId: fresh }, attributes: DE, experiments: ['checkout_v2'] }, NOW)).rejects.toMatchObject({ code: 'STALE_CONFIG', configVersion: 1, latest: 2 });
+    expect(await c.getAssignments([{ unitType: 'userId', unit: fresh, experiment: 'checkout_v2' }])).toEqual([]);
+    const stored = (await lagging.evaluate(v2, { units: { userId: fresh }, attributes: DE, experiments: ['checkout_v2'] }, NOW))[0]!;
+    expect(stored).toMatchObject({ reason: 'ASSIGNED', configVersion: 2 });
+  });
+});

@@ -1,4 +1,4 @@
-import { assign, compileConfigOrThrow, type CompiledConfig } from '@sortition/core';
+import { assign, compileConfigOrThrow, type Assignment, type CompiledConfig } from '@sortition/core';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../store/memory.js';
 import type { AssignmentKey, ExposureInput, StoredAssignment, StoredExposure } from '../store/types.js';
@@ -121,7 +121,41 @@ describe('Evaluator', () => {
     const got = await Promise.all(units.map((u) => e.evaluate(config, { units: { userId: u }, attributes: DE }, NOW)));
     expect(got).toEqual(expected);
     expect(store.reads).toBe(1);
-    expect(store.keysRead).toBe(units.length * config.experiments.size);
+    // Where the slot gives a variant, the first assignment is written without a read (insert-or-keep);
+    // only the experiments that give the unit no variant are read (a record could still be stored).
+    const unassigned = (expected as Assignment[][]).flat().filter((r) => r.stickyWrite === null).length;
+    expect(unassigned).toBeGreaterThan(0);
+    expect(unassigned).toBeLessThan(units.length * config.experiments.size);
+    expect(store.keysRead).toBe(unassigned);
+  });
+
+  it('writing first, finds a record of an earlier phase stored: serves it, and records the exposure in the current phase', async () => {
+    // price_anchor gains a second phase in the same lineage that keeps main's slots as they were.
+    const doc = exampleConfig() as unknown as { experiments: { key: string; phases: Record<string, unknown>[] }[] };
+    const pricing = doc.experiments.find((x) => x.key === 'price_anchor')!;
+    pricing.phases.push({ id: 'wider', startsAt: '2026-04-10T00:00:00Z', reason: 'ramp monthly_first into unallocated slots', allocation: { monthly_first: [[0, 25000], [50000, 60000]], annual_first: [[25000, 50000]] } });
+    const twoPhases = compileConfigOrThrow(doc);
+    const MAIN = Date.UTC(2026, 3, 5);
+    const unit = (() => {
+      for (let i = 0; i < 1000; i++) if (assign(twoPhases, { experiment: 'price_anchor', units: { userId: `u8_${i}` }, now: MAIN, mode: 'peek' }).variant !== null) return `u8_${i}`;
+      throw new Error('no assigned unit');
+    })();
+    const store = new CountingStore(false);
+    const enrolled = (await new Evaluator(store).evaluate(twoPhases, { units: { userId: unit }, experiments: ['price_anchor'] }, MAIN))[0]!;
+    expect(enrolled).toMatchObject({ reason: 'ASSIGNED', phase: 'main' });
+    // Another instance, which has not seen the unit, writes first (no read) in phase "wider".
+    const other = new Evaluator(store, { batchReads: true });
+    const readsBefore = store.reads;
+    const served = (await other.evaluate(twoPhases, { units: { userId: unit }, experiments: ['price_anchor'] }, NOW))[0]!;
+    expect(served).toMatchObject({ reason: 'STICKY', variant: enrolled.variant, phase: 'wider', stickyStatus: 'honored' });
+    expect(served.stickyWrite).toBeNull();
+    expect(store.reads).toBe(readsBefore);
+    const exposures: StoredExposure[] = [];
+    for await (const e of store.exportExposures({})) exposures.push(e);
+    expect(exposures.map((e) => [e.phase, e.variant, e.count]).sort()).toEqual([
+      ['main', enrolled.variant, 1],
+      ['wider', enrolled.variant, 1],
+    ]);
   });
 
   it('two evaluators on one shared store act as one service: each serves what the other stored', async () => {

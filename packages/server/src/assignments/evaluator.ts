@@ -8,12 +8,24 @@
  *  - What this process knows about a unit is cached in one entry per unit (unit type and id):
  *    its stored records, the (experiment, lineage) pairs known to hold none, and the (experiment,
  *    phase) pairs whose first exposure is stored. Stored records are immutable, so a cached record
- *    is always right, in every process. Absence is cached only when this process is the store's
- *    single writer (memory, SQLite under one `sortition serve`): then no record can appear that
- *    this process did not write itself. With PostgreSQL another instance may have written since,
- *    so absence is always re-read.
+ *    is always right, in every process. Absence is cached when this process is the store's single
+ *    writer (memory, SQLite under one `sortition serve`): then no record can appear that this
+ *    process did not write itself. With PostgreSQL another instance may write at any time, so an
+ *    absence read there is cached only when the slot alone rules the unit out (HOLDOUT,
+ *    NOT_ALLOCATED, or PHASE_EXCLUDED by slot: no attributes could change it), and only for the
+ *    config version and phase it was read under. No instance can store a record for that unit
+ *    under that version and phase (assignment is deterministic), and none can store one under an
+ *    older version after this one was published: the store refuses first assignments not made
+ *    under the latest version (StaleConfigError, store/errors.ts), and this process evaluates
+ *    under a version only after it was published. Under a newer version the key no longer
+ *    matches, so the unit is read again. What remains is the propagation window: until this
+ *    instance loads a newer version (config polling, 1 s by default) it answers from the version
+ *    it has, as it does for every unit.
  *  - On PostgreSQL, reads of records the cache does not hold go through a batcher too: concurrent
- *    requests share one store read (one round trip) instead of one each.
+ *    requests share one store read (one round trip) instead of one each. A unit the cache knows
+ *    nothing about and whose slot gives it a variant is not read first: its first assignment is
+ *    written at once (insert-or-keep), which returns the stored record if there is one, and the unit
+ *    is evaluated again with it. A first assignment and its exposure then take one round trip.
  *  - First exposures per (unit, experiment, phase) are committed before the response (a first
  *    assignment and its exposure share one commit); a request that serves a unit whose first
  *    exposure another request is still writing waits for that commit. Repeats only raise a
@@ -22,8 +34,8 @@
  *    become one row update per window), so a crash loses at most the counts not yet written,
  *    never an assignment or a first exposure.
  */
-import { assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type ExposureEvent, type StickyRecord } from '@sortition/core';
-import type { AssignmentKey, Enrollment, ExposureInput, Store, StoredAssignment } from '../store/types.js';
+import { activePhase, assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type ExposureEvent, type StickyRecord } from '@sortition/core';
+import type { AssignmentKey, EnrollOutcome, Enrollment, ExposureInput, Store, StoredAssignment } from '../store/types.js';
 import { Batcher } from './batcher.js';
 import { GenerationalCache } from './cache.js';
 
@@ -57,7 +69,10 @@ export interface EvaluatorOptions {
 interface UnitState {
   /** Stored records of the unit (any experiment and lineage). */
   readonly records: StoredAssignment[];
-  /** Flat pairs [experiment, lineage] that hold no record (single-writer stores only). */
+  /**
+   * Flat pairs [experiment, absence key] known to hold no record. The key is the lineage on a
+   * single-writer store; otherwise lineage, config version and phase (see the header).
+   */
   readonly absent: string[];
   /** Flat pairs [experiment, phase] whose first exposure this process stored or is storing. */
   readonly exposed: string[];
@@ -98,6 +113,8 @@ interface Miss {
   readonly unitKey: string;
   readonly key: AssignmentKey;
   readonly lineage: string;
+  /** Its absence key (UnitState.absent). */
+  readonly absence: string;
   readonly state: UnitState;
   readonly writes: number;
 }
@@ -110,17 +127,16 @@ interface PendingWrite {
 }
 
 const SEP = '\u0000';
+/** Reasons for no variant that depend on the unit's slot only, never on attributes or time within a phase. */
+const SLOT_DECIDED = new Set(['HOLDOUT', 'NOT_ALLOCATED', 'PHASE_EXCLUDED']);
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 const SERVER = 'server';
 /** countRepeat(): the exposure is a first one. */
 const FIRST = 'first';
 
 function lineageOf(experiment: CompiledExperiment, now: number): string | null {
-  for (let i = experiment.phases.length - 1; i >= 0; i--) {
-    const phase = experiment.phases[i]!;
-    if (phase.startsAt <= now) return experiment.phases[phase.lineageStart]!.id;
-  }
-  return null;
+  const phase = activePhase(experiment, now);
+  return phase === undefined ? null : experiment.phases[phase.lineageStart]!.id;
 }
 
 /** The canonical (NFC) form of a unit id, as the core computes it for exposures and records. */
@@ -138,6 +154,16 @@ function addRecord(state: UnitState, record: StoredAssignment): void {
   if (findRecord(state, record.experiment, record.lineage) === undefined) state.records.push(record);
 }
 
+/** Records that `experiment` holds no record under `absence`, replacing what was known of it. */
+function setAbsent(state: UnitState, experiment: string, absence: string): void {
+  dropAbsent(state, experiment);
+  state.absent.push(experiment, absence);
+}
+
+function dropAbsent(state: UnitState, experiment: string): void {
+  for (let i = state.absent.length - 2; i >= 0; i -= 2) if (state.absent[i] === experiment) state.absent.splice(i, 2);
+}
+
 /** Index of the pair [a, b] in a flat pair list, or -1. */
 function findPair(pairs: readonly string[], a: string, b: string): number {
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === a && pairs[i + 1] === b) return i;
@@ -148,7 +174,9 @@ export class Evaluator {
   private readonly units: GenerationalCache<string, UnitState>;
   private readonly singleWriter: boolean;
   private readonly reads: Batcher<AssignmentKey, StoredAssignment[]> | null;
-  private readonly writes: Batcher<Enrollment, StoredAssignment>;
+  /** Write first assignments without reading first (see the header): when reads are round trips. */
+  private readonly writeFirst: boolean;
+  private readonly writes: Batcher<Enrollment, EnrollOutcome>;
   private readonly firstExposures: Batcher<ExposureInput, true>;
   /**
    * Units with repeat exposures not yet written. A state stays here (and its counts with it) even if
@@ -167,6 +195,7 @@ export class Evaluator {
     this.singleWriter = store.singleWriter;
     const batch = { maxBatch: options.maxBatch ?? 1000, concurrency: options.concurrency ?? (store.driver === 'postgres' ? 4 : 1) };
     this.reads = (options.batchReads ?? store.driver === 'postgres') ? new Batcher((keys) => this.readBatch(keys), batch) : null;
+    this.writeFirst = this.reads !== null;
     this.writes = new Batcher((items) => store.enroll(items), batch);
     this.firstExposures = new Batcher(async (items) => {
       await store.recordExposures(items);
@@ -188,6 +217,10 @@ export class Evaluator {
     const unitKeys: (string | null)[] = new Array<string | null>(n).fill(null);
     const states: (UnitState | null)[] = new Array<UnitState | null>(n).fill(null);
     let misses: Miss[] | null = null;
+    /** Per experiment: the absence key of a read that found nothing (several writers only), else null. */
+    let readAbsent: (string | null)[] | null = null;
+    /** Per experiment: a first assignment computed without a read (writeFirst), else null. */
+    let unread: (Assignment | null)[] | null = null;
     let lastType = '';
     let lastRaw = '';
     let lastKey = '';
@@ -213,26 +246,39 @@ export class Evaluator {
       states[i] = state;
       const record = findRecord(state, key, lineage);
       if (record !== undefined) sticky[i] = record;
-      else if (!this.singleWriter || findPair(state.absent, key, lineage) < 0) {
-        (misses ??= []).push({ index: i, unitKey, key: { unitType, unit: unitKey.slice(unitType.length + 1), experiment: key }, lineage, state, writes: state.writes });
+      else {
+        const absence = this.singleWriter ? lineage : `${lineage}${SEP}${config.version}${SEP}${activePhase(experiment, now)!.id}`;
+        if (findPair(state.absent, key, absence) < 0) {
+          if (this.writeFirst && mode === 'enroll') {
+            const fresh = assign(config, { experiment: key, units, attributes, now, sticky: null, mode });
+            if (fresh.stickyWrite !== null) {
+              (unread ??= new Array<Assignment | null>(n).fill(null))[i] = fresh;
+              continue;
+            }
+          }
+          (misses ??= []).push({ index: i, unitKey, key: { unitType, unit: unitKey.slice(unitType.length + 1), experiment: key }, lineage, absence, state, writes: state.writes });
+        }
       }
     }
-    if (misses !== null) await this.load(misses, sticky);
+    if (misses !== null) readAbsent = await this.load(misses, sticky, n);
 
     // 2. Assign; first assignments are stored (with their exposure) before anything is returned.
     const results: Assignment[] = new Array<Assignment>(n);
     let writes: PendingWrite[] | null = null;
     const exposing = mode === 'enroll' && request.exposure !== false;
     for (let i = 0; i < n; i++) {
-      const r = assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode });
+      const r = (unread === null ? null : unread[i]!) ?? assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode });
       results[i] = r;
+      const absence = readAbsent === null ? null : readAbsent[i]!;
+      if (absence !== null && r.stickyStatus === 'none' && SLOT_DECIDED.has(r.reason)) setAbsent(states[i]!, r.experiment, absence);
       if (r.stickyWrite !== null) {
         const unitType = config.experiments.get(r.experiment)!.layer.unit;
         const assignment: StoredAssignment = { ...r.stickyWrite, unitType, unit: r.exposure!.unit, lineage: lineages[i]! };
         (writes ??= []).push({ index: i, unitKey: unitKeys[i] ?? `${unitType}${SEP}${r.exposure!.unit}`, enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } });
       }
     }
-    if (writes !== null) await this.commit(config, request, now, mode, attributes, writes, results, exposing);
+    /** Indices whose write found a record of another phase stored: evaluated again, their exposure is recorded below. */
+    const otherPhase = writes === null ? null : await this.commit(config, request, now, mode, attributes, writes, results, exposing);
 
     // 3. Exposures of everything served without a write (returning units): first ones committed, repeats counted.
     if (exposing) {
@@ -240,7 +286,8 @@ export class Evaluator {
       let waits: Promise<void>[] | null = null;
       for (let i = 0; i < n; i++) {
         const r = results[i]!;
-        if (r.exposure === null || r.stickyWrite !== null || (writes !== null && writes.some((w) => w.index === i))) continue;
+        if (r.exposure === null || r.stickyWrite !== null) continue;
+        if (writes !== null && writes.some((w) => w.index === i) && !(otherPhase?.includes(i) ?? false)) continue;
         // Without a read or write in between, the state looked up in step 1 is still the cached one.
         const state = (misses === null && writes === null ? states[i] : null) ?? this.state(unitKeys[i] ?? `${r.exposure.unitType}${SEP}${r.exposure.unit}`);
         const repeat = this.countRepeat(r.exposure, SERVER, state);
@@ -350,8 +397,13 @@ export class Evaluator {
     return slots.map((at) => found[at]!);
   }
 
-  /** Reads what the cache did not know, caches it, and fills in `sticky`. */
-  private async load(misses: readonly Miss[], sticky: (StickyRecord | null)[]): Promise<void> {
+  /**
+   * Reads what the cache did not know, caches it, and fills in `sticky`. Returns, with several
+   * writers, per experiment index the absence key of each read that found nothing and can still be
+   * trusted (the caller caches it if the slot alone rules the unit out); otherwise null.
+   */
+  private async load(misses: readonly Miss[], sticky: (StickyRecord | null)[], n: number): Promise<(string | null)[] | null> {
+    let readAbsent: (string | null)[] | null = null;
     const keys = misses.map((m) => m.key);
     const found = this.reads === null ? await this.readBatch(keys) : await this.reads.submitAll(keys);
     misses.forEach((m, j) => {
@@ -364,13 +416,19 @@ export class Evaluator {
       }
       if (hit !== undefined) sticky[m.index] = hit;
       // Absence is trusted only if nothing was written for the unit since the read was sent.
-      else if (this.singleWriter && state === m.state && state.writes === m.writes && findPair(state.absent, m.key.experiment, m.lineage) < 0) {
-        state.absent.push(m.key.experiment, m.lineage);
+      else if (state === m.state && state.writes === m.writes) {
+        if (this.singleWriter) setAbsent(state, m.key.experiment, m.absence);
+        else (readAbsent ??= new Array<string | null>(n).fill(null))[m.index] = m.absence;
       }
     });
+    return readAbsent;
   }
 
-  /** Commits first assignments (with their exposures); re-evaluates those another writer won. */
+  /**
+   * Commits first assignments (with their exposures); re-evaluates those where a record was stored
+   * already (another writer won, or the unit was not read first). Returns the indices whose stored
+   * record is of another phase: the store recorded no exposure for them (store/records.ts).
+   */
   private async commit(
     config: CompiledConfig,
     request: EvaluateRequest,
@@ -380,22 +438,25 @@ export class Evaluator {
     writes: readonly PendingWrite[],
     results: Assignment[],
     exposing: boolean,
-  ): Promise<void> {
-    const winners = await this.writes.submitAll(writes.map((w) => w.enrollment));
+  ): Promise<number[] | null> {
+    const outcomes = await this.writes.submitAll(writes.map((w) => w.enrollment));
+    let otherPhase: number[] | null = null;
     writes.forEach((w, j) => {
-      const winner = winners[j]!;
+      const { assignment: winner, stored } = outcomes[j]!;
       const wrote = w.enrollment.assignment;
       const state = this.state(w.unitKey);
       addRecord(state, winner);
-      const absent = findPair(state.absent, winner.experiment, winner.lineage);
-      if (absent >= 0) state.absent.splice(absent, 2);
+      dropAbsent(state, winner.experiment);
       state.writes++;
-      if (exposing) this.markExposed(state, wrote.experiment, wrote.phase, null);
-      if (winner.variant !== wrote.variant || winner.phase !== wrote.phase) {
-        // Another writer stored this unit first: serve what is stored.
+      const samePhase = winner.phase === wrote.phase;
+      if (exposing && samePhase) this.markExposed(state, wrote.experiment, wrote.phase, null);
+      if (!stored) {
+        // A record was stored before this one: serve what is stored.
         results[w.index] = assign(config, { experiment: wrote.experiment, units: request.units, attributes, now, sticky: winner, mode });
+        if (!samePhase) (otherPhase ??= []).push(w.index);
       }
     });
+    return otherPhase;
   }
 
   /**

@@ -39,6 +39,7 @@ function docVersion(doc: unknown): unknown {
 
 export class ConfigHistory {
   private cached: CurrentConfig | null = null;
+  private refreshing: Promise<boolean> | null = null;
   private readonly listeners = new Set<(current: CurrentConfig) => void>();
 
   constructor(private readonly store: Store) {}
@@ -48,8 +49,18 @@ export class ConfigHistory {
     return this.cached;
   }
 
-  /** Loads the latest version if it changed; returns whether it did. */
-  async refresh(): Promise<boolean> {
+  /**
+   * Loads the latest version if it changed; returns whether it did. Concurrent callers (requests
+   * refused under a replaced version, the poller) share one load.
+   */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.load().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async load(): Promise<boolean> {
     const latest = await this.store.latestConfig();
     if (latest === null || latest.version === this.cached?.record.version) return false;
     this.install(latest);

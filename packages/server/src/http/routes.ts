@@ -6,6 +6,7 @@ import { canonicalUnitId, MAX_UNIT_ID_BYTES, type Assignment, type CompiledConfi
 import type { EvaluateRequest } from '../assignments/evaluator.js';
 import type { CurrentConfig } from '../config/history.js';
 import { allows, createKey } from '../keys.js';
+import { StaleConfigError } from '../store/errors.js';
 import { HttpError } from './errors.js';
 import { parseVersion, requireConfig, type AppContext, type Route, type RouteSchemas } from './route.js';
 import { committedRoutes } from './routes/committed.js';
@@ -71,6 +72,30 @@ async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: Evalua
   return { results, receipts };
 }
 
+/**
+ * Runs an evaluation under the config in force, and once more under the newest one if the store
+ * refused a first assignment because a newer version was published meanwhile (possibly by another
+ * instance: store/errors.ts). A second refusal is a 503 the client may retry.
+ */
+async function underLatestConfig<T>(ctx: AppContext, run: (current: CurrentConfig) => Promise<T>): Promise<T> {
+  let stale: number;
+  try {
+    return await run(requireConfig(ctx));
+  } catch (error) {
+    if (!(error instanceof StaleConfigError)) throw error;
+    stale = error.configVersion;
+  }
+  await ctx.history.refresh();
+  // A load already in flight may have read the store before the newer version was committed.
+  if (requireConfig(ctx).compiled.version <= stale) await ctx.history.refresh();
+  try {
+    return await run(requireConfig(ctx));
+  } catch (error) {
+    if (!(error instanceof StaleConfigError)) throw error;
+    throw new HttpError(503, 'CONFIG_CHANGING', `config version ${error.configVersion} was replaced by ${error.latest} while this request was evaluated`, { fix: 'retry the request' });
+  }
+}
+
 /** Evaluate responses are written by their own serializer (schemas.ts), not the generic one. */
 const JSON_UTF8 = 'application/json; charset=utf-8';
 
@@ -108,12 +133,13 @@ export function routes(): Route[] {
       bodyLimit: 64 * 1024,
       schema: { body: EvaluateBody, response: { 200: EvaluateResponse } },
       handler: async (ctx, request, reply) => {
-        const current = requireConfig(ctx);
         const body = request.body as EvaluateRequest;
-        checkEvaluate(current.compiled, body, '');
-        const unit = await evaluateOne(ctx, current.compiled, body, ctx.clock());
+        const answer = await underLatestConfig(ctx, async (current) => {
+          checkEvaluate(current.compiled, body, '');
+          return serializeEvaluateResponse(current.compiled.version, await evaluateOne(ctx, current.compiled, body, ctx.clock()));
+        });
         void reply.type(JSON_UTF8);
-        return serializeEvaluateResponse(current.compiled.version, unit);
+        return answer;
       },
     },
     {
@@ -125,13 +151,15 @@ export function routes(): Route[] {
       bodyLimit: 4 * 1024 * 1024,
       schema: { body: BatchEvaluateBody, response: { 200: BatchEvaluateResponse } },
       handler: async (ctx, request, reply) => {
-        const current = requireConfig(ctx);
         const { requests } = request.body as { requests: EvaluateRequest[] };
-        requests.forEach((r, i) => checkEvaluate(current.compiled, r, `/requests/${i}`));
-        const now = ctx.clock();
-        const units = await Promise.all(requests.map((r) => evaluateOne(ctx, current.compiled, r, now)));
+        const answer = await underLatestConfig(ctx, async (current) => {
+          requests.forEach((r, i) => checkEvaluate(current.compiled, r, `/requests/${i}`));
+          const now = ctx.clock();
+          const units = await Promise.all(requests.map((r) => evaluateOne(ctx, current.compiled, r, now)));
+          return serializeBatchEvaluateResponse(current.compiled.version, units);
+        });
         void reply.type(JSON_UTF8);
-        return serializeBatchEvaluateResponse(current.compiled.version, units);
+        return answer;
       },
     },
     {

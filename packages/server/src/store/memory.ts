@@ -5,6 +5,7 @@ import type {
   AssignmentKey,
   ConfigVersionRecord,
   ConfigVersionSummary,
+  EnrollOutcome,
   Enrollment,
   LogAppendResult,
   LayerSeedRecord,
@@ -21,6 +22,7 @@ import type {
   StoredAssignment,
   StoredExposure,
 } from './types.js';
+import { oldestVersion, StaleConfigError } from './errors.js';
 import { byMetricName, enrollmentExposure, firstOfEachId } from './records.js';
 
 const SEP = '\u0000';
@@ -48,25 +50,30 @@ export class MemoryStore implements Store {
   }
 
   async insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]> {
-    return records.map((record) => {
-      const key = unitKey(record);
-      let byLineage = this.assignments.get(key);
-      if (byLineage === undefined) {
-        byLineage = new Map();
-        this.assignments.set(key, byLineage);
-      }
-      const existing = byLineage.get(record.lineage);
-      if (existing !== undefined) return existing;
-      const stored = { ...record };
-      byLineage.set(record.lineage, stored);
-      return stored;
-    });
+    const oldest = oldestVersion(records);
+    if (oldest < this.configs.length) throw new StaleConfigError(oldest, this.configs.length);
+    return records.map((record) => this.insertOne(record).assignment);
   }
 
-  async enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]> {
-    const winners = await this.insertAssignments(enrollments.map((e) => e.assignment));
-    await this.recordExposures(enrollments.flatMap((e, i) => enrollmentExposure(e, winners[i]!) ?? []));
-    return winners;
+  async enroll(enrollments: readonly Enrollment[]): Promise<EnrollOutcome[]> {
+    const oldest = oldestVersion(enrollments.map((e) => e.assignment));
+    if (oldest < this.configs.length) throw new StaleConfigError(oldest, this.configs.length);
+    const outcomes = enrollments.map((e) => this.insertOne(e.assignment));
+    await this.recordExposures(enrollments.flatMap((e, i) => enrollmentExposure(e, outcomes[i]!.assignment) ?? []));
+    return outcomes;
+  }
+
+  private insertOne(record: StoredAssignment): EnrollOutcome {
+    const key = unitKey(record);
+    let byLineage = this.assignments.get(key);
+    if (byLineage === undefined) {
+      byLineage = new Map();
+      this.assignments.set(key, byLineage);
+    }
+    const existing = byLineage.get(record.lineage);
+    if (existing !== undefined) return { assignment: { ...existing }, stored: false };
+    byLineage.set(record.lineage, { ...record });
+    return { assignment: { ...record }, stored: true };
   }
 
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {

@@ -16,14 +16,47 @@ export function statements(s: string) {
       JOIN ${s}.assignments a ON a.unit_type = k.unit_type AND a.unit = k.unit AND a.experiment = k.experiment
       ORDER BY k.ord, a.lineage`,
     // RETURNING lists only the rows this statement inserted; the others lost to an earlier row.
-    insertAssignments: `INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
-      SELECT ${ASSIGNMENT_COLUMNS}
+    // Guard: nothing is inserted unless $11 (the batch's oldest config version) is at least the
+    // head. FOR SHARE makes a concurrent appendConfig (which updates the head row) wait for this
+    // insert to commit, and makes this insert wait for an appendConfig in flight and then re-read the
+    // head it committed (READ COMMITTED re-checks a locked row's newest version), so no first
+    // assignment under version v can commit after version v + 1 has.
+    insertAssignments: `WITH head AS (SELECT version FROM ${s}.config_head WHERE id = 1 FOR SHARE)
+      INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
+      SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                   $7::integer[], $8::integer[], $9::integer[], $10::bigint[])
         WITH ORDINALITY AS t(${ASSIGNMENT_COLUMNS}, ord)
+      WHERE NOT EXISTS (SELECT 1 FROM head WHERE head.version > $11::integer)
       ORDER BY ord
       ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING
       RETURNING unit_type, unit, experiment, lineage`,
+    configHead: `SELECT version FROM ${s}.config_head WHERE id = 1`,
+    // insertAssignments (same guard), and in the same statement the exposure of each row it
+    // inserted whose enrollment asked for one ($12: at, null for none; $13: source), in key order.
+    // Inserted rows are distinct keys, so no exposure row is touched twice.
+    enroll: `WITH head AS (SELECT version FROM ${s}.config_head WHERE id = 1 FOR SHARE),
+      ins AS (
+        INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
+        SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::integer[], $8::integer[], $9::integer[], $10::bigint[])
+          WITH ORDINALITY AS t(${ASSIGNMENT_COLUMNS}, ord)
+        WHERE NOT EXISTS (SELECT 1 FROM head WHERE head.version > $11::integer)
+        ORDER BY ord
+        ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING
+        RETURNING unit_type, unit, experiment, lineage, phase, variant, slot, config_version),
+      exposed AS (
+        INSERT INTO ${s}.exposures AS e (${EXPOSURE_COLUMNS})
+        SELECT i.unit_type, i.unit, i.experiment, i.phase, i.variant, i.slot, i.config_version, w.at, w.source, 1, w.at
+        FROM ins i
+        JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $12::bigint[], $13::text[]) AS w(unit_type, unit, experiment, lineage, at, source)
+          ON w.unit_type = i.unit_type AND w.unit = i.unit AND w.experiment = i.experiment AND w.lineage = i.lineage
+        WHERE w.at IS NOT NULL
+        ORDER BY i.unit_type, i.unit, i.experiment, i.phase
+        ON CONFLICT (unit_type, unit, experiment, phase) DO UPDATE
+          SET count = e.count + EXCLUDED.count, last_at = greatest(e.last_at, EXCLUDED.last_at))
+      SELECT unit_type, unit, experiment, lineage FROM ins`,
     assignmentsByFullKey: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(unit_type, unit, experiment, lineage)
       JOIN ${s}.assignments a USING (unit_type, unit, experiment, lineage)`,
@@ -66,18 +99,23 @@ export function statements(s: string) {
     latestConfig: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM ${s}.config_versions ORDER BY version DESC LIMIT 1`,
     configByVersion: `SELECT ${CONFIG_SUMMARY_COLUMNS}, doc, impact FROM ${s}.config_versions WHERE version = $1`,
     listConfigs: `SELECT ${CONFIG_SUMMARY_COLUMNS} FROM ${s}.config_versions ORDER BY version`,
-    // No lock and no explicit transaction are needed: this is one statement, so one transaction.
-    // - No gap: the row is inserted only if the statement's snapshot shows max(version) = $1 - 1,
-    //   that is, version $1 - 1 is committed (versions are never deleted).
-    // - No duplicate: version is the primary key. When two publishers race for the same version,
-    //   the second insert waits for the first transaction; if it commits, ON CONFLICT DO NOTHING
-    //   skips the row (0 rows: VERSION_CONFLICT), if it rolls back, the second one is inserted.
+    // One statement, so one transaction, and no explicit lock: the head row (config_head) is the
+    // lock. It moves from $1 - 1 to $1 in the statement that inserts version $1:
+    // - No gap: the update (and so the insert) happens only if the head is $1 - 1 and so is
+    //   max(version) (they move together; versions are never deleted).
+    // - No duplicate: a racing publisher of the same version waits on the head row; once the first
+    //   commits, READ COMMITTED re-checks the row, finds it moved, and updates (inserts) nothing: 0
+    //   rows, VERSION_CONFLICT. If the first rolls back, the second proceeds.
+    // - First assignments: the update waits for inserts holding the head row (FOR SHARE) to commit;
+    //   see insertAssignments.
     // Under REPEATABLE READ or SERIALIZABLE (if a DBA made that the default) the loser gets a
     // serialization failure instead, which appendConfig also reports as VERSION_CONFLICT.
-    // An advisory lock or SERIALIZABLE would add round trips and serialize publishers for nothing.
-    appendConfig: `WITH latest AS (SELECT coalesce(max(version), 0) AS v FROM ${s}.config_versions)
+    appendConfig: `WITH head AS (
+        UPDATE ${s}.config_head SET version = $1::integer
+        WHERE id = 1 AND version = $1::integer - 1 AND (SELECT coalesce(max(version), 0) FROM ${s}.config_versions) = $1::integer - 1
+        RETURNING version)
       INSERT INTO ${s}.config_versions (version, doc, hash, author, reason, created_at, impact)
-      SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM latest WHERE latest.v + 1 = $1::integer
+      SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM head
       ON CONFLICT (version) DO NOTHING
       RETURNING version`,
     // As appendConfig: one statement, inserted only if the snapshot's size equals the index; the

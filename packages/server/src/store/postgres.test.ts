@@ -1,7 +1,9 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { assignmentFixture, configFixture, describeStoreConformance, exposureFixture, metricFixture } from '../test-support/store-conformance.js';
 import { dropSchema, queryOnce, randomSchemaName, requirePostgres, START_POSTGRES_HINT, testDatabaseUrl } from '../test-support/postgres.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { withDefaultUser } from './postgres-connection.js';
 import { PostgresStore } from './postgres.js';
 import type { StoredAssignment } from './types.js';
 
@@ -61,6 +63,56 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('a first assignment under version v and the publication of v + 1 exclude each other', async () => {
+    await requirePostgres(url);
+    const schema = randomSchemaName();
+    const store = new PostgresStore(url, { schema });
+    const publisher = new pg.Client({ connectionString: withDefaultUser(url) });
+    /** Resolves once some backend of this database waits for a lock (the statement under test blocked). */
+    const blocked = async (): Promise<void> => {
+      for (;;) {
+        const rows = await queryOnce(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (rows.length > 0) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    try {
+      await store.migrate();
+      await publisher.connect();
+      expect(await store.appendConfig(configFixture(1))).toEqual({ ok: true });
+      // A publication of version 2 in flight: an insert under version 1 waits for it, then is refused.
+      await publisher.query('BEGIN');
+      await publisher.query(`UPDATE "${schema}".config_head SET version = 2 WHERE id = 1`);
+      const underOld = store.insertAssignments([assignmentFixture({ unit: 'racing', configVersion: 1 })]).then(
+        () => 'stored',
+        (error: unknown) => (error as { code?: string }).code,
+      );
+      await blocked();
+      await publisher.query(`INSERT INTO "${schema}".config_versions (version, doc, hash, author, reason, created_at, impact) VALUES (2, '{}', 'h', 'a', 'r', 1, 'null')`);
+      await publisher.query('COMMIT');
+      expect(await underOld).toBe('STALE_CONFIG');
+      expect(await store.getAssignments([{ unitType: 'userId', unit: 'racing', experiment: 'exp' }])).toEqual([]);
+
+      // An insert under version 2 in flight: publishing version 3 waits until it commits.
+      await publisher.query('BEGIN');
+      await publisher.query(
+        `WITH head AS (SELECT version FROM "${schema}".config_head WHERE id = 1 FOR SHARE)
+         INSERT INTO "${schema}".assignments (unit_type, unit, experiment, lineage, phase, variant, slot, layer_epoch, config_version, assigned_at)
+         SELECT 'userId', 'held', 'exp', 'main', 'main', 'control', 1, 1, 2, 1 FROM head WHERE head.version <= 2`,
+      );
+      const publishing = store.appendConfig(configFixture(3));
+      await blocked();
+      expect(await store.latestConfig()).toMatchObject({ version: 2 });
+      await publisher.query('COMMIT');
+      expect(await publishing).toEqual({ ok: true });
+      expect((await store.getAssignments([{ unitType: 'userId', unit: 'held', experiment: 'exp' }])).map((a) => a.configVersion)).toEqual([2]);
+    } finally {
+      await publisher.end();
+      await store.close();
+      await dropSchema(url, schema);
+    }
+  });
+
   it('upgrades a schema of the previous release (migrations 1 to 3) and keeps its data', async () => {
     await requirePostgres(url);
     const schema = randomSchemaName();
@@ -77,7 +129,12 @@ describe('PostgresStore', () => {
       expect((await store.listConfigs()).map((c) => c.version)).toEqual([1]);
       expect(await store.appendMetricEvents([metricFixture({ id: 'x' }), metricFixture({ id: 'x' })])).toEqual({ stored: 1, duplicates: 1 });
       const rows = await queryOnce<{ version: number }>(url, `SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+      // The config head (migration 5) starts at the stored history's latest version.
+      expect(await queryOnce(url, `SELECT id, version FROM "${schema}".config_head`)).toEqual([{ id: 1, version: 1 }]);
+      expect(await store.appendConfig(configFixture(1))).toEqual({ ok: false, reason: 'VERSION_CONFLICT', latest: 1 });
+      expect(await store.appendConfig(configFixture(2))).toEqual({ ok: true });
+      await expect(store.insertAssignments([assignmentFixture({ configVersion: 1 })])).rejects.toMatchObject({ code: 'STALE_CONFIG', configVersion: 1, latest: 2 });
     } finally {
       await store.close();
       await dropSchema(url, schema);

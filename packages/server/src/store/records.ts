@@ -1,9 +1,14 @@
 /** Record helpers every store driver shares. */
 import type { Enrollment, ExposureInput, MetricEventInput, MetricSummary, StoredAssignment } from './types.js';
 
-/** The exposure an enrollment records, given the assignment that won. */
+/**
+ * The exposure an enrollment records, given the assignment that won: the winner's variant and slot
+ * in the enrollment's phase. None if the winner was assigned in another phase of the lineage: what
+ * the unit is served then depends on how the current phase treats that record (a partitioned ramp
+ * may exclude it), which the caller finds out by evaluating again with the winner.
+ */
 export function enrollmentExposure(e: Enrollment, winner: StoredAssignment): ExposureInput | null {
-  if (e.exposure === null) return null;
+  if (e.exposure === null || winner.phase !== e.assignment.phase) return null;
   const a = e.assignment;
   return { unitType: a.unitType, unit: a.unit, experiment: a.experiment, phase: a.phase, variant: winner.variant, slot: winner.slot, configVersion: a.configVersion, at: e.exposure.at, source: e.exposure.source };
 }

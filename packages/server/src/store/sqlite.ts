@@ -17,6 +17,7 @@
 import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
+import { oldestVersion, StaleConfigError } from './errors.js';
 import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
 import {
   assignmentValues,
@@ -38,6 +39,7 @@ import type {
   AssignmentKey,
   ConfigVersionRecord,
   ConfigVersionSummary,
+  EnrollOutcome,
   Enrollment,
   ExportFilter,
   ExposureInput,
@@ -162,34 +164,38 @@ export class SqliteStore implements Store {
       const insert = this.stmt<AssignmentRowValues>(SQL.insertAssignment);
       const select = this.stmt<[string, string, string, string], StoredAssignment>(SQL.assignmentByKey);
       return this.db
-        .transaction(() =>
-          records.map((r): StoredAssignment => {
+        .transaction(() => {
+          this.refuseStale(records);
+          return records.map((r): StoredAssignment => {
             // Inserted: the input is what is stored. Otherwise an earlier row (possibly from this
             // same batch, so a duplicate resolves to its first occurrence) is the winner.
             if (insert.run(...assignmentValues(r)).changes === 1) return copyAssignment(r);
             const winner = select.get(r.unitType, r.unit, r.experiment, r.lineage);
             if (winner === undefined) throw new Error(`no stored assignment after a conflicting insert for ${describeKey(r)}`);
             return winner;
-          }),
-        )
+          });
+        })
         .immediate();
     } catch (cause) {
+      if (cause instanceof StaleConfigError) throw cause;
       throw failure('insertAssignments', cause);
     }
   }
 
-  async enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]> {
+  async enroll(enrollments: readonly Enrollment[]): Promise<EnrollOutcome[]> {
     try {
       const insert = this.stmt<AssignmentRowValues>(SQL.insertAssignment);
       const select = this.stmt<[string, string, string, string], StoredAssignment>(SQL.assignmentByKey);
       const upsert = this.stmt<[string, string, string, string, string, number, number, number, string, number, number]>(SQL.recordExposure);
       // One transaction, so one commit (one fsync) covers the batch's assignments and exposures.
       return this.db
-        .transaction(() =>
-          enrollments.map((e): StoredAssignment => {
+        .transaction(() => {
+          this.refuseStale(enrollments.map((e) => e.assignment));
+          return enrollments.map((e): EnrollOutcome => {
             const r = e.assignment;
             let winner: StoredAssignment;
-            if (insert.run(...assignmentValues(r)).changes === 1) winner = copyAssignment(r);
+            const stored = insert.run(...assignmentValues(r)).changes === 1;
+            if (stored) winner = copyAssignment(r);
             else {
               const stored = select.get(r.unitType, r.unit, r.experiment, r.lineage);
               if (stored === undefined) throw new Error(`no stored assignment after a conflicting insert for ${describeKey(r)}`);
@@ -197,11 +203,12 @@ export class SqliteStore implements Store {
             }
             const x = enrollmentExposure(e, winner);
             if (x !== null) upsert.run(x.unitType, x.unit, x.experiment, x.phase, x.variant, x.slot, x.configVersion, x.at, x.source, x.count ?? 1, x.at);
-            return winner;
-          }),
-        )
+            return { assignment: winner, stored };
+          });
+        })
         .immediate();
     } catch (cause) {
+      if (cause instanceof StaleConfigError) throw cause;
       throw failure('enroll', cause);
     }
   }
@@ -416,6 +423,14 @@ export class SqliteStore implements Store {
     const row = this.stmt<[], { size: number }>(SQL.logSize).get();
     if (row === undefined) throw new Error('max(idx) returned no row');
     return row.size;
+  }
+
+  /** Inside a write transaction: first assignments are stored only under the latest config version. */
+  private refuseStale(records: readonly StoredAssignment[]): void {
+    const oldest = oldestVersion(records);
+    if (!Number.isFinite(oldest)) return;
+    const latest = this.latestVersion();
+    if (oldest < latest) throw new StaleConfigError(oldest, latest);
   }
 
   private latestVersion(): number {

@@ -5,6 +5,11 @@
  * Semantics every driver must keep:
  *  - assignments are first-write-wins per (unitType, unit, experiment, lineage) and never change;
  *    insertAssignments returns the stored winner for every input, so two racing writers agree;
+ *  - a first assignment is only ever stored under the latest config version: insertAssignments and
+ *    enroll write nothing and reject with StaleConfigError (errors.ts) when a record's configVersion
+ *    is older than the latest appended version. On a store shared by several processes this check
+ *    and appendConfig exclude each other: a first assignment under version v commits before version
+ *    v + 1 does, or is refused;
  *  - exposures: the first per (unitType, unit, experiment, phase) is stored as it came, later ones
  *    only raise its count and last-seen time;
  *  - config versions are append-only and numbered 1, 2, 3, ... with no gaps; appendConfig succeeds
@@ -92,8 +97,19 @@ export interface ApiKeyRecord {
 /** A first assignment to store, and optionally its first exposure (of whatever variant is stored). */
 export interface Enrollment {
   readonly assignment: StoredAssignment;
-  /** Recorded for the stored winner: its variant and slot, this assignment's phase and config version. */
+  /**
+   * Recorded for the stored winner: its variant and slot, this assignment's phase and config
+   * version; not recorded if the winner was assigned in another phase (records.ts).
+   */
   readonly exposure: { readonly at: number; readonly source: string } | null;
+}
+
+/** What enroll() did with one enrollment. */
+export interface EnrollOutcome {
+  /** The record stored for the key afterwards: the enrollment's, or the one stored before it. */
+  readonly assignment: StoredAssignment;
+  /** Whether this call stored the enrollment's record (false: another was stored first, or earlier in the batch). */
+  readonly stored: boolean;
 }
 
 export interface ExportFilter {
@@ -206,15 +222,17 @@ export interface Store {
   /**
    * Inserts each record unless one exists for its (unitType, unit, experiment, lineage); returns,
    * in input order, the record that is stored afterwards (the input, or the earlier winner).
+   * Rejects with StaleConfigError, writing nothing, if any record's configVersion is older than the
+   * latest appended config version.
    */
   insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]>;
 
   /**
    * insertAssignments for the enrollments' assignments, then records each requested exposure for the
-   * stored winner. SQLite does both in one transaction (one commit); other drivers may use two.
-   * Returns the winners in input order.
+   * stored winner. SQLite and PostgreSQL do both in one transaction (one commit).
+   * Returns, in input order, the winner and whether this call stored it.
    */
-  enroll(enrollments: readonly Enrollment[]): Promise<StoredAssignment[]>;
+  enroll(enrollments: readonly Enrollment[]): Promise<EnrollOutcome[]>;
 
   /** Stores first exposures and counts repeats, in one transaction. */
   recordExposures(events: readonly ExposureInput[]): Promise<void>;

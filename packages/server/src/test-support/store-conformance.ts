@@ -159,6 +159,42 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         expect(stored.length).toBe(units.length);
       }));
 
+    it('stores first assignments only under the latest config version, and writes nothing of a refused batch', () =>
+      withStore(async (store) => {
+        expect(await store.appendConfig(configFixture(1))).toEqual({ ok: true });
+        expect(await store.appendConfig(configFixture(2))).toEqual({ ok: true });
+        const current = assignmentFixture({ unit: 'current', configVersion: 2 });
+        expect(await store.insertAssignments([current])).toEqual([current]);
+        // A batch with one record made under version 1 is refused whole, by both write paths.
+        const batch = [assignmentFixture({ unit: 'fresh_a', configVersion: 2 }), assignmentFixture({ unit: 'fresh_b', configVersion: 1 })];
+        await expect(store.insertAssignments(batch)).rejects.toMatchObject({ name: 'StaleConfigError', code: 'STALE_CONFIG', configVersion: 1, latest: 2 });
+        await expect(store.enroll(batch.map((assignment) => ({ assignment, exposure: { at: 5, source: 'server' } })))).rejects.toMatchObject({ code: 'STALE_CONFIG', latest: 2 });
+        expect(await store.getAssignments(['fresh_a', 'fresh_b'].map((unit) => ({ unitType: 'userId', unit, experiment: 'exp' })))).toEqual([]);
+        expect(await collect(store.exportExposures({}))).toEqual([]);
+        // A record already stored is returned as before, and records under the latest version are stored.
+        expect(await store.insertAssignments([assignmentFixture({ unit: 'fresh_a', configVersion: 2 })])).toEqual([assignmentFixture({ unit: 'fresh_a', configVersion: 2 })]);
+        expect(await store.appendConfig(configFixture(3))).toEqual({ ok: true });
+        await expect(store.insertAssignments([assignmentFixture({ unit: 'fresh_c', configVersion: 2 })])).rejects.toMatchObject({ code: 'STALE_CONFIG', latest: 3 });
+      }));
+
+    it('enrolls: no exposure for a winner assigned in another phase; repeats of a key in one batch are counted', () =>
+      withStore(async (store) => {
+        const canary = assignmentFixture({ unit: 'from_canary', phase: 'canary', variant: 'treatment' });
+        await store.insertAssignments([canary]);
+        const winners = await store.enroll([
+          { assignment: assignmentFixture({ unit: 'from_canary', phase: 'full' }), exposure: { at: 5, source: 'server' } },
+          { assignment: assignmentFixture({ unit: 'twice' }), exposure: { at: 6, source: 'server' } },
+          { assignment: assignmentFixture({ unit: 'twice', variant: 'treatment' }), exposure: { at: 7, source: 'server' } },
+        ]);
+        expect(winners).toEqual([
+          { assignment: canary, stored: false },
+          { assignment: assignmentFixture({ unit: 'twice' }), stored: true },
+          { assignment: assignmentFixture({ unit: 'twice' }), stored: false },
+        ]);
+        const exposures = await collect(store.exportExposures({}));
+        expect(exposures.map((e) => [e.unit, e.phase, e.variant, e.at, e.count, e.lastAt])).toEqual([['twice', 'main', 'control', 6, 2, 7]]);
+      }));
+
     it('enrolls: stores assignments and the first exposure of each stored winner, in input order', () =>
       withStore(async (store) => {
         const earlier = assignmentFixture({ unit: 'taken', variant: 'treatment', slot: 9 });
@@ -171,7 +207,11 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
           { assignment: lost, exposure: { at: 6, source: 'server' } },
           { assignment: quiet, exposure: null },
         ]);
-        expect(winners).toEqual([fresh, earlier, quiet]);
+        expect(winners).toEqual([
+          { assignment: fresh, stored: true },
+          { assignment: earlier, stored: false },
+          { assignment: quiet, stored: true },
+        ]);
         const exposures = await collect(store.exportExposures({}));
         expect(exposures.map((e) => [e.unit, e.variant, e.slot, e.at, e.count]).sort()).toEqual([
           ['fresh', 'control', 42, 5, 1],

@@ -135,4 +135,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationBody>[] = 
       CREATE UNIQUE INDEX metric_events_event_id ON ${s}.metric_events (event_id) WHERE event_id IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'config head',
+    up: (s: string) => `
+      -- The latest config version, in one row. appendConfig advances it in the statement that adds
+      -- the version; a first assignment's insert holds a share lock on it and is refused unless it
+      -- was made under this version. The two exclude each other, so an assignment under version v
+      -- commits before version v + 1 does, or is not stored (store/postgres-sql.ts).
+      CREATE TABLE ${s}.config_head (
+        id      smallint PRIMARY KEY CHECK (id = 1),
+        version integer  NOT NULL CHECK (version >= 0)
+      );
+      INSERT INTO ${s}.config_head (id, version) SELECT 1, coalesce(max(version), 0) FROM ${s}.config_versions;
+    `,
+  },
 ]);
