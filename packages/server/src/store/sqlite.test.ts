@@ -60,9 +60,35 @@ describe('SqliteStore on a file', () => {
       expect(withRawDb(file, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
       const reopened = new SqliteStore(file, { busyTimeoutMs: 1234 });
       try {
-        expect(reopened.connectionSettings()).toEqual({ journalMode: 'wal', synchronous: 2, foreignKeys: true, busyTimeoutMs: 1234 });
+        expect(reopened.connectionSettings()).toEqual({ journalMode: 'wal', synchronous: 2, foreignKeys: true, busyTimeoutMs: 1234, walAutocheckpoint: 0 });
       } finally {
         await reopened.close();
+      }
+    }));
+
+  it('checkpoints the WAL on its own thread: never inside a commit, and the data reach the database file', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file, { checkpointIntervalMs: 5 });
+      try {
+        await store.migrate();
+        // The service's connection never checkpoints by itself.
+        expect(store.connectionSettings().walAutocheckpoint).toBe(0);
+        const copied = store.checkpointer!.next();
+        await store.insertAssignments(Array.from({ length: 3000 }, (_, i) => assignmentFixture({ unit: `cp_${i}` })));
+        const result = await copied;
+        expect(result.checkpointed).toBeGreaterThan(0);
+        expect(store.checkpointer!.lastError).toBeNull();
+      } finally {
+        await store.close();
+      }
+      // After close the WAL is folded in: a connection that ignores the WAL sees every row.
+      expect(withRawDb(file, (db) => (db.prepare("SELECT count(*) AS n FROM assignments WHERE unit LIKE 'cp_%'").get() as { n: number }).n)).toBe(3000);
+      const inline = new SqliteStore(file, { checkpoints: 'inline' });
+      try {
+        expect(inline.checkpointer).toBeNull();
+        expect(inline.connectionSettings().walAutocheckpoint).toBe(1000);
+      } finally {
+        await inline.close();
       }
     }));
 

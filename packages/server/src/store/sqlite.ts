@@ -9,6 +9,8 @@
  *   interface; each write runs as one synchronous BEGIN IMMEDIATE transaction, so calls on the same
  *   connection never interleave and other processes are excluded by SQLite's write lock (taken up
  *   front, which avoids the deadlock-prone read-then-upgrade of a deferred transaction).
+ * - WAL checkpoints run on a worker thread with its own connection (sqlite-checkpointer.ts), not
+ *   inside a commit on the service's event loop.
  * - Exports page through the table with keyset pagination (pages of EXPORT_PAGE rows, ordered by
  *   the primary key or the by-experiment index) instead of holding a statement iterator open: an
  *   open iterator would make the connection busy and every other call on it fail until the
@@ -18,6 +20,7 @@ import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { oldestVersion, StaleConfigError } from './errors.js';
+import { Checkpointer } from './sqlite-checkpointer.js';
 import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
 import {
   assignmentValues,
@@ -64,6 +67,13 @@ export interface SqliteStoreOptions {
   readonly exportPageSize?: number;
   /** Called once when the store is closed (e.g. to release a process lock). */
   readonly onClose?: () => void;
+  /**
+   * Where WAL checkpoints run: 'background' (default for a file) on a worker thread every
+   * checkpointIntervalMs, or 'inline' (SQLite's automatic checkpoint, inside commits).
+   */
+  readonly checkpoints?: 'background' | 'inline';
+  /** Default 250 ms. */
+  readonly checkpointIntervalMs?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -77,6 +87,8 @@ export class SqliteStore implements Store {
   private readonly exportPageSize: number;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
   private readonly prepare: Prepare = (sql) => this.stmt(sql);
+  /** The background checkpoint thread; null for 'inline' and in-memory databases. */
+  readonly checkpointer: Checkpointer | null = null;
 
   constructor(filename: string, options: SqliteStoreOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -98,6 +110,10 @@ export class SqliteStore implements Store {
       if (!this.db.memory && mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
+      if (!this.db.memory && (options.checkpoints ?? 'background') === 'background') {
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.checkpointer = new Checkpointer(filename, { intervalMs: options.checkpointIntervalMs ?? 250, busyTimeoutMs });
+      }
     } catch (cause) {
       this.db.close();
       throw new Error(`sqlite store: cannot configure ${JSON.stringify(filename)}: ${describe(cause)}`, { cause });
@@ -125,18 +141,20 @@ export class SqliteStore implements Store {
   }
 
   /** The durability-relevant settings of this connection, as SQLite reports them (for health checks and tests). */
-  connectionSettings(): { journalMode: string; synchronous: number; foreignKeys: boolean; busyTimeoutMs: number } {
+  connectionSettings(): { journalMode: string; synchronous: number; foreignKeys: boolean; busyTimeoutMs: number; walAutocheckpoint: number } {
     return {
       journalMode: String(this.db.pragma('journal_mode', { simple: true })),
       synchronous: Number(this.db.pragma('synchronous', { simple: true })),
       foreignKeys: Number(this.db.pragma('foreign_keys', { simple: true })) === 1,
       busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
+      walAutocheckpoint: Number(this.db.pragma('wal_autocheckpoint', { simple: true })),
     };
   }
 
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.db.close();
+    await this.checkpointer?.stop();
     this.onClose?.();
   }
 
