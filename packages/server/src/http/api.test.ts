@@ -26,6 +26,11 @@ describe('service API', () => {
     const doc = (await t.call('GET', '/openapi.json', { key: null })).body as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/evaluate', '/v1/config/versions', '/v1/sdk/payload', '/v1/sdk/stream', '/v1/export/assignments']));
+    // Each route documents the status it answers with.
+    const responses = (path: string, method: string) => Object.keys(((doc.paths[path] as Record<string, { responses: object }>)[method]!).responses);
+    expect(responses('/v1/exposures', 'post')).toContain('202');
+    expect(responses('/v1/exposures', 'post')).not.toContain('200');
+    expect(responses('/v1/evaluate', 'post')).toContain('200');
   });
 
   it('answers 401 without a key and 403 for a key of the wrong kind, as JSON', async () => {

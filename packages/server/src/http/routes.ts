@@ -24,6 +24,7 @@ import {
   ErrorResponse,
   EvaluateBody,
   EvaluateResponse,
+  ExposuresAccepted,
   ExposuresBody,
   serializeBatchEvaluateResponse,
   serializeEvaluateResponse,
@@ -169,7 +170,7 @@ export function routes(): Route[] {
       tag: 'evaluate',
       permission: 'evaluate',
       bodyLimit: 1024 * 1024,
-      schema: { body: ExposuresBody },
+      schema: { body: ExposuresBody, response: { 202: ExposuresAccepted } },
       handler: async (ctx, request, reply) => {
         const { exposures } = request.body as { exposures: NonNullable<Assignment['exposure']>[] };
         exposures.forEach((e, i) => {

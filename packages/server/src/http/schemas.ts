@@ -152,6 +152,7 @@ export const ExposureEvent = Type.Object(
   { additionalProperties: false },
 );
 export const ExposuresBody = Type.Object({ exposures: Type.Array(ExposureEvent, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+export const ExposuresAccepted = Type.Object({ accepted: Type.Integer({ description: 'exposures accepted: first ones stored, repeats counted' }) });
 
 export const PlanBody = Type.Object({ config: Type.Unknown({ description: 'a config document (spec/schema/config.schema.json)' }) }, { additionalProperties: false, required: ['config'] });
 
