@@ -35,9 +35,13 @@
  *    never an assignment or a first exposure.
  */
 import { activePhase, assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type ExposureEvent, type StickyRecord } from '@sortition/core';
-import type { AssignmentKey, EnrollOutcome, Enrollment, ExposureInput, Store, StoredAssignment } from '../store/types.js';
+import type { AssignmentKey, EnrollOutcome, Enrollment, Store, StoredAssignment } from '../store/types.js';
 import { Batcher } from './batcher.js';
 import { GenerationalCache } from './cache.js';
+import { ExposureLedger, FIRST, type FlushOptions } from './exposure-ledger.js';
+import { addRecord, dropAbsent, emptyUnitState, findPair, findRecord, SEP, setAbsent, unitKeyOf, type UnitState } from './unit-state.js';
+
+export type { FlushOptions };
 
 export interface EvaluateRequest {
   readonly units: Readonly<Record<string, unknown>>;
@@ -65,48 +69,6 @@ export interface EvaluatorOptions {
   readonly batchReads?: boolean;
 }
 
-/** What this process knows about one unit. Every fact in it stays true (see the header). */
-interface UnitState {
-  /** Stored records of the unit (any experiment and lineage). */
-  readonly records: StoredAssignment[];
-  /**
-   * Flat pairs [experiment, absence key] known to hold no record. The key is the lineage on a
-   * single-writer store; otherwise lineage, config version and phase (see the header).
-   */
-  readonly absent: string[];
-  /** Flat pairs [experiment, phase] whose first exposure this process stored or is storing. */
-  readonly exposed: string[];
-  /** One per exposed pair: resolves once that first exposure is committed (or failed), null once committed. */
-  readonly exposing: (Promise<void> | null)[];
-  /** Records this process stored for the unit; an absence read before a write is not trusted. */
-  writes: number;
-  /** Repeat exposures not yet written; the state is then also in the evaluator's dirty list. */
-  pending: PendingCount[] | null;
-}
-
-/** Repeat exposures of one (unit, experiment, phase) not yet written. */
-interface PendingCount {
-  readonly unitType: string;
-  readonly unit: string;
-  readonly experiment: string;
-  readonly phase: string;
-  readonly variant: string;
-  readonly slot: number;
-  readonly configVersion: number;
-  readonly source: string;
-  lastAt: number;
-  count: number;
-}
-
-export interface FlushOptions {
-  /** Rows per store call (default 100 on synchronous drivers, 1000 on PostgreSQL). */
-  readonly chunk?: number;
-  /** Write only once the oldest buffered count is at least this old (default 0: write now). */
-  readonly minAgeMs?: number;
-  /** The current time (milliseconds since the epoch, the clock evaluations use); needed with minAgeMs. */
-  readonly now?: number;
-}
-
 /** One experiment of one request that needs a store read. */
 interface Miss {
   readonly index: number;
@@ -126,13 +88,10 @@ interface PendingWrite {
   readonly enrollment: Enrollment;
 }
 
-const SEP = '\u0000';
 /** Reasons for no variant that depend on the unit's slot only, never on attributes or time within a phase. */
 const SLOT_DECIDED = new Set(['HOLDOUT', 'NOT_ALLOCATED', 'PHASE_EXCLUDED']);
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 const SERVER = 'server';
-/** countRepeat(): the exposure is a first one. */
-const FIRST = 'first';
 
 function lineageOf(experiment: CompiledExperiment, now: number): string | null {
   const phase = activePhase(experiment, now);
@@ -145,31 +104,6 @@ function canonicalUnit(raw: string): string {
   return raw;
 }
 
-function findRecord(state: UnitState, experiment: string, lineage: string): StoredAssignment | undefined {
-  for (const r of state.records) if (r.experiment === experiment && r.lineage === lineage) return r;
-  return undefined;
-}
-
-function addRecord(state: UnitState, record: StoredAssignment): void {
-  if (findRecord(state, record.experiment, record.lineage) === undefined) state.records.push(record);
-}
-
-/** Records that `experiment` holds no record under `absence`, replacing what was known of it. */
-function setAbsent(state: UnitState, experiment: string, absence: string): void {
-  dropAbsent(state, experiment);
-  state.absent.push(experiment, absence);
-}
-
-function dropAbsent(state: UnitState, experiment: string): void {
-  for (let i = state.absent.length - 2; i >= 0; i -= 2) if (state.absent[i] === experiment) state.absent.splice(i, 2);
-}
-
-/** Index of the pair [a, b] in a flat pair list, or -1. */
-function findPair(pairs: readonly string[], a: string, b: string): number {
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === a && pairs[i + 1] === b) return i;
-  return -1;
-}
-
 export class Evaluator {
   private readonly units: GenerationalCache<string, UnitState>;
   private readonly singleWriter: boolean;
@@ -177,14 +111,7 @@ export class Evaluator {
   /** Write first assignments without reading first (see the header): when reads are round trips. */
   private readonly writeFirst: boolean;
   private readonly writes: Batcher<Enrollment, EnrollOutcome>;
-  private readonly firstExposures: Batcher<ExposureInput, true>;
-  /**
-   * Units with repeat exposures not yet written. A state stays here (and its counts with it) even if
-   * the cache drops it meanwhile; a unit can then have two states with counts, which add up.
-   */
-  private dirty: UnitState[] = [];
-  /** Time (`at`) of the oldest count not yet written; null when there is none. */
-  private pendingSince: number | null = null;
+  private readonly exposures: ExposureLedger;
   private keysOf: { config: CompiledConfig; keys: readonly string[] } | null = null;
 
   constructor(
@@ -197,10 +124,7 @@ export class Evaluator {
     this.reads = (options.batchReads ?? store.driver === 'postgres') ? new Batcher((keys) => this.readBatch(keys), batch) : null;
     this.writeFirst = this.reads !== null;
     this.writes = new Batcher((items) => store.enroll(items), batch);
-    this.firstExposures = new Batcher(async (items) => {
-      await store.recordExposures(items);
-      return items.map(() => true as const);
-    }, batch);
+    this.exposures = new ExposureLedger(store, (unitKey) => this.state(unitKey), batch);
   }
 
   /** Evaluates one unit against the requested experiments of `config` at `now`. */
@@ -235,7 +159,7 @@ export class Evaluator {
       let unitKey: string;
       if (unitType === lastType && raw === lastRaw && lastKey !== '') unitKey = lastKey;
       else {
-        unitKey = `${unitType}${SEP}${canonicalUnit(raw)}`;
+        unitKey = unitKeyOf(unitType, canonicalUnit(raw));
         lastType = unitType;
         lastRaw = raw;
         lastKey = unitKey;
@@ -267,7 +191,7 @@ export class Evaluator {
     const pending = (i: number, r: Assignment): PendingWrite => {
       const unitType = config.experiments.get(r.experiment)!.layer.unit;
       const assignment: StoredAssignment = { ...r.stickyWrite!, unitType, unit: r.exposure!.unit, lineage: lineages[i]! };
-      return { index: i, unitKey: unitKeys[i] ?? `${unitType}${SEP}${r.exposure!.unit}`, enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } };
+      return { index: i, unitKey: unitKeys[i] ?? unitKeyOf(unitType, r.exposure!.unit), enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } };
     };
     let writes: PendingWrite[] | null = null;
     if (unread !== null) {
@@ -309,77 +233,30 @@ export class Evaluator {
         if (r.exposure === null || r.stickyWrite !== null) continue;
         if (writes !== null && writes.some((w) => w.index === i) && !(otherPhase?.includes(i) ?? false)) continue;
         // Without a read or write in between, the state looked up in step 1 is still the cached one.
-        const state = (misses === null && writes === null ? states[i] : null) ?? this.state(unitKeys[i] ?? `${r.exposure.unitType}${SEP}${r.exposure.unit}`);
-        const repeat = this.countRepeat(r.exposure, SERVER, state);
+        const state = (misses === null && writes === null ? states[i] : null) ?? this.state(unitKeys[i] ?? unitKeyOf(r.exposure.unitType, r.exposure.unit));
+        const repeat = this.exposures.countRepeat(r.exposure, SERVER, state);
         if (repeat === FIRST) (firsts ??= []).push(r.exposure);
         else if (repeat !== null) (waits ??= []).push(repeat);
       }
-      if (firsts !== null) await this.recordFirsts(firsts, SERVER);
+      if (firsts !== null) await this.exposures.recordFirsts(firsts, SERVER);
       if (waits !== null) await Promise.all(waits);
     }
     return results;
   }
 
   /** Records exposures (server-evaluated or reported by SDKs): first ones durably, repeats counted. */
-  async recordExposures(results: readonly Pick<Assignment, 'exposure'>[], source: string): Promise<void> {
-    let firsts: ExposureEvent[] | null = null;
-    let waits: Promise<void>[] | null = null;
-    for (const r of results) {
-      if (r.exposure === null) continue;
-      const repeat = this.countRepeat(r.exposure, source, this.state(`${r.exposure.unitType}${SEP}${r.exposure.unit}`));
-      if (repeat === FIRST) (firsts ??= []).push(r.exposure);
-      else if (repeat !== null) (waits ??= []).push(repeat);
-    }
-    if (firsts !== null) await this.recordFirsts(firsts, source);
-    if (waits !== null) await Promise.all(waits);
+  recordExposures(results: readonly Pick<Assignment, 'exposure'>[], source: string): Promise<void> {
+    return this.exposures.recordExposures(results, source);
   }
 
-  /**
-   * Writes buffered exposure repeats in chunks of `chunk` rows, yielding to the event loop between
-   * chunks (a synchronous driver would otherwise stall every request for the whole flush). Call
-   * periodically and at shutdown. With `minAgeMs`, nothing is written until the oldest buffered
-   * count is that old (by `now`), so the repeats of a unit within that window become one row update
-   * instead of one per call: fewer writes, and a crash loses at most that window of counts. Without
-   * it (shutdown) everything buffered is written. Returns the number of exposures written. If a
-   * chunk fails, the counts not written are kept for the next flush and the error is thrown.
-   */
-  async flushCounts(options: number | FlushOptions = {}): Promise<number> {
-    // A synchronous driver (SQLite) blocks the event loop for a whole chunk: 100 rows take about
-    // 0.6 ms there, 500 about 2.3 ms (p50 on this project's 2-core test machine).
-    const defaultChunk = this.store.driver === 'postgres' ? 1000 : 100;
-    const { chunk = defaultChunk, minAgeMs = 0, now = Number.POSITIVE_INFINITY } = typeof options === 'number' ? { chunk: options } : options;
-    if (this.dirty.length === 0 || this.pendingSince === null) return 0;
-    if (minAgeMs > 0 && now - this.pendingSince < minAgeMs) return 0;
-    const dirty = this.dirty;
-    this.dirty = [];
-    this.pendingSince = null;
-    const events: ExposureInput[] = [];
-    for (const state of dirty) {
-      for (const p of state.pending ?? []) {
-        events.push({ unitType: p.unitType, unit: p.unit, experiment: p.experiment, phase: p.phase, variant: p.variant, slot: p.slot, configVersion: p.configVersion, at: p.lastAt, source: p.source, count: p.count });
-      }
-      state.pending = null;
-    }
-    let written = 0;
-    for (let i = 0; i < events.length; i += chunk) {
-      const part = events.slice(i, i + chunk);
-      try {
-        await this.store.recordExposures(part);
-      } catch (error) {
-        for (const e of events.slice(i)) this.addCount(this.state(`${e.unitType}${SEP}${e.unit}`), e, e.count ?? 1, e.source);
-        throw error;
-      }
-      for (const e of part) written += e.count ?? 1;
-      if (i + chunk < events.length) await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return written;
+  /** Writes buffered exposure repeats (ExposureLedger.flushCounts). */
+  flushCounts(options: number | FlushOptions = {}): Promise<number> {
+    return this.exposures.flushCounts(options);
   }
 
   /** Exposure repeats buffered and not yet written (distinct unit, experiment and phase). */
   get bufferedCounts(): number {
-    let n = 0;
-    for (const state of this.dirty) n += state.pending?.length ?? 0;
-    return n;
+    return this.exposures.bufferedCounts;
   }
 
   /** Every experiment key of `config`, in config order (computed once per config). */
@@ -392,7 +269,7 @@ export class Evaluator {
   private state(unitKey: string): UnitState {
     let state = this.units.get(unitKey);
     if (state === undefined) {
-      state = { records: [], absent: [], exposed: [], exposing: [], writes: 0, pending: null };
+      state = emptyUnitState();
       this.units.set(unitKey, state);
     }
     return state;
@@ -472,7 +349,7 @@ export class Evaluator {
       dropAbsent(state, winner.experiment);
       state.writes++;
       const samePhase = winner.phase === wrote.phase;
-      if (exposing && samePhase) this.markExposed(state, wrote.experiment, wrote.phase, null);
+      if (exposing && samePhase) this.exposures.markExposed(state, wrote.experiment, wrote.phase, null);
       if (!stored) {
         // A record was stored before this one: serve what is stored.
         results[w.index] = assign(config, { experiment: wrote.experiment, units: request.units, attributes, now, sticky: winner, mode });
@@ -482,86 +359,5 @@ export class Evaluator {
     return otherPhase;
   }
 
-  /**
-   * Counts `e` as a repeat when the first exposure of its (unit, experiment, phase) is stored or
-   * being stored: returns null, or the commit of that first exposure when it is still in flight (the
-   * caller must not answer before it). Returns FIRST, counting nothing, when `e` is a first exposure.
-   */
-  private countRepeat(e: ExposureEvent, source: string, state: UnitState): typeof FIRST | Promise<void> | null {
-    const at = findPair(state.exposed, e.experiment, e.phase);
-    if (at < 0) return FIRST;
-    this.addCount(state, e, 1, source);
-    return state.exposing[at / 2] ?? null;
-  }
 
-  private addCount(state: UnitState, e: Pick<ExposureInput, 'unitType' | 'unit' | 'experiment' | 'phase' | 'variant' | 'slot' | 'configVersion' | 'at'>, count: number, source: string): void {
-    if (this.pendingSince === null || e.at < this.pendingSince) this.pendingSince = e.at;
-    let list = state.pending;
-    if (list === null) {
-      list = state.pending = [];
-      this.dirty.push(state);
-    }
-    for (const p of list) {
-      if (p.experiment === e.experiment && p.phase === e.phase) {
-        p.count += count;
-        if (e.at > p.lastAt) p.lastAt = e.at;
-        return;
-      }
-    }
-    list.push({ unitType: e.unitType, unit: e.unit, experiment: e.experiment, phase: e.phase, variant: e.variant, slot: e.slot, configVersion: e.configVersion, source, lastAt: e.at, count });
-  }
-
-  private markExposed(state: UnitState, experiment: string, phase: string, writing: Promise<void> | null): void {
-    const at = findPair(state.exposed, experiment, phase);
-    if (at >= 0) state.exposing[at / 2] = writing;
-    else {
-      state.exposed.push(experiment, phase);
-      state.exposing.push(writing);
-    }
-  }
-
-  /**
-   * Stores first exposures before returning. A request that serves the same (unit, experiment,
-   * phase) meanwhile counts a repeat, but waits for this commit before it answers. If the commit
-   * fails, the marks are removed (the next exposure is a first again) and the error is thrown.
-   */
-  private async recordFirsts(firsts: readonly ExposureEvent[], source: string): Promise<void> {
-    let release!: () => void;
-    const settled = new Promise<void>((resolve) => (release = resolve));
-    const writing: ExposureEvent[] = [];
-    let waits: Promise<void>[] | null = null;
-    for (const e of firsts) {
-      // Marked already: by an earlier entry of this call (SDK reports may repeat a key) or by a
-      // concurrent request since countRepeat() looked.
-      const repeat = this.countRepeat(e, source, this.state(`${e.unitType}${SEP}${e.unit}`));
-      if (repeat === FIRST) {
-        this.markExposed(this.state(`${e.unitType}${SEP}${e.unit}`), e.experiment, e.phase, settled);
-        writing.push(e);
-      } else if (repeat !== null && repeat !== settled) (waits ??= []).push(repeat);
-    }
-    try {
-      await this.firstExposures.submitAll(
-        writing.map((e) => ({ unitType: e.unitType, unit: e.unit, experiment: e.experiment, phase: e.phase, variant: e.variant, slot: e.slot, configVersion: e.configVersion, at: e.at, source })),
-      );
-    } catch (error) {
-      for (const e of writing) this.settleExposed(e, settled, false);
-      throw error;
-    } finally {
-      release();
-    }
-    for (const e of writing) this.settleExposed(e, settled, true);
-    if (waits !== null) await Promise.all(waits);
-  }
-
-  /** After the commit of a first exposure: keep the mark (committed) or remove it (failed). */
-  private settleExposed(e: ExposureEvent, writing: Promise<void>, committed: boolean): void {
-    const state = this.state(`${e.unitType}${SEP}${e.unit}`);
-    const at = findPair(state.exposed, e.experiment, e.phase);
-    if (at < 0 || state.exposing[at / 2] !== writing) return;
-    if (committed) state.exposing[at / 2] = null;
-    else {
-      state.exposed.splice(at, 2);
-      state.exposing.splice(at / 2, 1);
-    }
-  }
 }
