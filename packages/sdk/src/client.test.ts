@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SortitionClient, EventStreamParser } from './client.js';
+import { SortitionClient } from './client.js';
 import type { ExposureSink } from './exposures.js';
 import { metricEventRow, type MetricEvent } from './metrics.js';
 import { MemoryStickyAdapter } from './sticky/memory.js';
@@ -227,18 +227,6 @@ describe('SortitionClient loading from the service', () => {
     await scheduler.advance(250);
     expect(streams).toHaveLength(2);
     await c.close();
-  });
-});
-
-describe('EventStreamParser', () => {
-  it('parses events, multi-line data, comments and CRLF', () => {
-    const got: [string, string][] = [];
-    const p = new EventStreamParser((e, d) => got.push([e, d]));
-    p.push(': hello\r\nevent: config\r\ndata: a\r\ndata: b\r\n\r\ndata: plain\n\n');
-    expect(got).toEqual([
-      ['config', 'a\nb'],
-      ['message', 'plain'],
-    ]);
   });
 });
 

@@ -6,6 +6,8 @@ import { assign, canonicalUnitId, compileTrustedConfig, type Assignment, type At
 import { SortitionSdkError, type SdkErrorCode } from './errors.js';
 import { ExposureBatcher, serviceExposureSender, type ExposureSink } from './exposures.js';
 import { MetricBatcher, serviceMetricSender, type MetricSink } from './metrics.js';
+import { normalisePayload } from './payload.js';
+import { EventStreamParser } from './sse.js';
 import type { StickyAdapter } from './sticky/types.js';
 import { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
 
@@ -109,34 +111,6 @@ interface Loaded {
   readonly hash: string | null;
   readonly etag: string | null;
   readonly serverOnly: ReadonlySet<string>;
-}
-
-interface NormalisedPayload {
-  readonly config: unknown;
-  readonly version: number | null;
-  readonly hash: string | null;
-  readonly etag: string | null;
-  readonly serverOnly: ReadonlySet<string>;
-}
-
-function serverOnlyOf(value: unknown): ReadonlySet<string> {
-  if (typeof value !== 'object' || value === null) return new Set();
-  const experiments = (value as Record<string, unknown>)['experiments'];
-  return new Set(Array.isArray(experiments) ? experiments.filter((e): e is string => typeof e === 'string') : []);
-}
-
-function normalisePayload(raw: unknown): NormalisedPayload {
-  if (typeof raw === 'object' && raw !== null && 'config' in raw) {
-    const p = raw as Record<string, unknown>;
-    return {
-      config: p.config,
-      version: typeof p.version === 'number' ? p.version : null,
-      hash: typeof p.hash === 'string' ? p.hash : null,
-      etag: typeof p.etag === 'string' ? p.etag : null,
-      serverOnly: serverOnlyOf(p.serverOnly),
-    };
-  }
-  return { config: raw, version: null, hash: null, etag: null, serverOnly: new Set() };
 }
 
 function sameKind(value: unknown, defaultValue: unknown): boolean {
@@ -599,44 +573,5 @@ export class SortitionClient {
     for (const w of this.readyWaiters) w.reject(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
     this.readyWaiters = [];
     await Promise.all([this.sink?.close?.(), this.metrics?.close?.()]);
-  }
-}
-
-/** Incremental text/event-stream parser (the subset the service uses: event, data, id, comments). */
-export class EventStreamParser {
-  private buffer = '';
-  private event = '';
-  private data: string[] = [];
-
-  constructor(private readonly dispatch: (event: string, data: string) => void) {}
-
-  push(chunk: string): void {
-    this.buffer += chunk;
-    for (;;) {
-      const nl = this.buffer.search(/\r\n|\r|\n/);
-      if (nl < 0) return;
-      const line = this.buffer.slice(0, nl);
-      const width = this.buffer.startsWith('\r\n', nl) ? 2 : 1;
-      // A lone trailing \r might be the first half of \r\n: wait for more.
-      if (this.buffer[nl] === '\r' && width === 1 && nl === this.buffer.length - 1) return;
-      this.buffer = this.buffer.slice(nl + width);
-      this.line(line);
-    }
-  }
-
-  private line(line: string): void {
-    if (line === '') {
-      if (this.data.length > 0 || this.event !== '') this.dispatch(this.event === '' ? 'message' : this.event, this.data.join('\n'));
-      this.event = '';
-      this.data = [];
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const i = line.indexOf(':');
-    const field = i < 0 ? line : line.slice(0, i);
-    let value = i < 0 ? '' : line.slice(i + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') this.event = value;
-    else if (field === 'data') this.data.push(value);
   }
 }

@@ -2,7 +2,8 @@
  * @sortition/sdk: local evaluation with the core for Node and browsers. OpenFeature providers live in
  * the subpath exports "@sortition/sdk/openfeature-server" and "@sortition/sdk/openfeature-web".
  */
-export { SortitionClient, EventStreamParser } from './client.js';
+export { SortitionClient } from './client.js';
+export { EventStreamParser } from './sse.js';
 export type { ClientEvent, ClientEventInfo, ClientListener, ClientStatus, Evaluation, GetOptions, SdkPayload, SortitionClientOptions, UnitInput } from './client.js';
 export { SortitionSdkError, type SdkErrorCode } from './errors.js';
 export { EventBatcher, RejectedBatchError, jsonSender, type BatchKind, type BatchSender, type BatcherOptions } from './batch.js';
