@@ -22,6 +22,16 @@ export const SQL = {
     WHERE unit_type = ? AND unit = ? AND experiment = ? AND lineage = ?`,
   assignmentsByUnitAll: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments
     WHERE unit_type = ? AND unit = ? AND experiment IN (SELECT value FROM json_each(?)) ORDER BY experiment, lineage`,
+  // The exposure of an enrollment, for the assignment stored under its key (the winner): the
+  // winner's variant and slot in the enrollment's phase, and nothing if the winner is of another
+  // phase (records.ts, enrollmentExposure). Params: config version, at, source, at, then the key and
+  // the enrollment's phase.
+  recordEnrollmentExposure: `INSERT INTO exposures
+      (unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at)
+    SELECT a.unit_type, a.unit, a.experiment, a.phase, a.variant, a.slot, ?, ?, ?, 1, ? FROM assignments a
+    WHERE a.unit_type = ? AND a.unit = ? AND a.experiment = ? AND a.lineage = ? AND a.phase = ?
+    ON CONFLICT (unit_type, unit, experiment, phase) DO UPDATE
+      SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
   recordExposure: `INSERT INTO exposures
       (unit_type, unit, experiment, phase, variant, slot, config_version, first_at, source, count, last_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -19,6 +19,13 @@ describeStoreConformance('sqlite (file)', async () => {
   return { store, cleanup };
 });
 
+describeStoreConformance('sqlite (file, writes and checkpoints on the event loop)', async () => {
+  const { dir, cleanup } = tempDir();
+  const store = new SqliteStore(join(dir, 'store.db'), { writes: 'inline', checkpoints: 'inline' });
+  await store.migrate();
+  return { store, cleanup };
+});
+
 describeStoreConformance('sqlite (:memory:)', async () => {
   const store = new SqliteStore(':memory:');
   await store.migrate();
@@ -64,6 +71,30 @@ describe('SqliteStore on a file', () => {
       } finally {
         await reopened.close();
       }
+    }));
+
+  it('writes on its own thread: while a write waits for the lock, the event loop goes on and reads are answered', () =>
+    withFile(async (file) => {
+      const store = new SqliteStore(file);
+      await store.migrate();
+      await store.insertAssignments([assignmentFixture({ unit: 'before' })]);
+      const raw = new Database(file);
+      raw.prepare('BEGIN IMMEDIATE').run();
+      let written = false;
+      const write = store.insertAssignments([assignmentFixture({ unit: 'during' })]).then(() => (written = true));
+      try {
+        // Inline, this write would hold the event loop in SQLite's busy wait until it timed out.
+        expect(await store.getAssignments([{ unitType: 'userId', unit: 'before', experiment: 'exp' }])).toHaveLength(1);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(written).toBe(false);
+      } finally {
+        raw.prepare('COMMIT').run();
+        raw.close();
+      }
+      await write;
+      expect(written).toBe(true);
+      expect(await store.getAssignments([{ unitType: 'userId', unit: 'during', experiment: 'exp' }])).toHaveLength(1);
+      await store.close();
     }));
 
   it('checkpoints the WAL on its own thread: never inside a commit, and the data reach the database file', () =>

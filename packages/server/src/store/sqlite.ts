@@ -21,7 +21,8 @@ import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { oldestVersion, StaleConfigError } from './errors.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
-import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
+import { runInline, SqliteWriter, WriteGuardFailed, type WriteStep } from './sqlite-writer.js';
+import { copyAssignment, encodeJson } from './records.js';
 import {
   assignmentValues,
   configFromRow,
@@ -30,7 +31,6 @@ import {
   failure,
   SQL,
   type AssignmentCursor,
-  type AssignmentRowValues,
   type ConfigRow,
   type Prepare,
 } from './sqlite-sql.js';
@@ -74,6 +74,11 @@ export interface SqliteStoreOptions {
   readonly checkpoints?: 'background' | 'inline';
   /** Default 250 ms. */
   readonly checkpointIntervalMs?: number;
+  /**
+   * Where write transactions run: 'thread' (default for a file) on a writer thread with its own
+   * connection (sqlite-writer.ts), or 'inline' on the store's connection, blocking the event loop.
+   */
+  readonly writes?: 'thread' | 'inline';
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -89,6 +94,8 @@ export class SqliteStore implements Store {
   private readonly prepare: Prepare = (sql) => this.stmt(sql);
   /** The background checkpoint thread; null for 'inline' and in-memory databases. */
   readonly checkpointer: Checkpointer | null = null;
+  /** The writer thread; null for 'inline' writes and in-memory databases. */
+  private readonly writer: SqliteWriter | null = null;
 
   constructor(filename: string, options: SqliteStoreOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -110,9 +117,13 @@ export class SqliteStore implements Store {
       if (!this.db.memory && mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
-      if (!this.db.memory && (options.checkpoints ?? 'background') === 'background') {
+      const background = !this.db.memory && (options.checkpoints ?? 'background') === 'background';
+      if (background) {
         this.db.pragma('wal_autocheckpoint = 0');
         this.checkpointer = new Checkpointer(filename, { intervalMs: options.checkpointIntervalMs ?? 250, busyTimeoutMs });
+      }
+      if (!this.db.memory && (options.writes ?? 'thread') === 'thread') {
+        this.writer = new SqliteWriter(filename, { busyTimeoutMs, statements: SQL, noAutoCheckpoint: background });
       }
     } catch (cause) {
       this.db.close();
@@ -153,6 +164,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    await this.writer?.close();
     this.db.close();
     await this.checkpointer?.stop();
     this.onClose?.();
@@ -178,69 +190,62 @@ export class SqliteStore implements Store {
   }
 
   async insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]> {
-    try {
-      const insert = this.stmt<AssignmentRowValues>(SQL.insertAssignment);
-      const select = this.stmt<[string, string, string, string], StoredAssignment>(SQL.assignmentByKey);
-      return this.db
-        .transaction(() => {
-          this.refuseStale(records);
-          return records.map((r): StoredAssignment => {
-            // Inserted: the input is what is stored. Otherwise an earlier row (possibly from this
-            // same batch, so a duplicate resolves to its first occurrence) is the winner.
-            if (insert.run(...assignmentValues(r)).changes === 1) return copyAssignment(r);
-            const winner = select.get(r.unitType, r.unit, r.experiment, r.lineage);
-            if (winner === undefined) throw new Error(`no stored assignment after a conflicting insert for ${describeKey(r)}`);
-            return winner;
-          });
-        })
-        .immediate();
-    } catch (cause) {
-      if (cause instanceof StaleConfigError) throw cause;
-      throw failure('insertAssignments', cause);
-    }
+    const outcomes = await this.writeAssignments(records.map((assignment) => ({ assignment, exposure: null })), 'insertAssignments');
+    return outcomes.map((o) => o.assignment);
   }
 
   async enroll(enrollments: readonly Enrollment[]): Promise<EnrollOutcome[]> {
-    try {
-      const insert = this.stmt<AssignmentRowValues>(SQL.insertAssignment);
-      const select = this.stmt<[string, string, string, string], StoredAssignment>(SQL.assignmentByKey);
-      const upsert = this.stmt<[string, string, string, string, string, number, number, number, string, number, number]>(SQL.recordExposure);
-      // One transaction, so one commit (one fsync) covers the batch's assignments and exposures.
-      return this.db
-        .transaction(() => {
-          this.refuseStale(enrollments.map((e) => e.assignment));
-          return enrollments.map((e): EnrollOutcome => {
-            const r = e.assignment;
-            let winner: StoredAssignment;
-            const stored = insert.run(...assignmentValues(r)).changes === 1;
-            if (stored) winner = copyAssignment(r);
-            else {
-              const stored = select.get(r.unitType, r.unit, r.experiment, r.lineage);
-              if (stored === undefined) throw new Error(`no stored assignment after a conflicting insert for ${describeKey(r)}`);
-              winner = stored;
-            }
-            const x = enrollmentExposure(e, winner);
-            if (x !== null) upsert.run(x.unitType, x.unit, x.experiment, x.phase, x.variant, x.slot, x.configVersion, x.at, x.source, x.count ?? 1, x.at);
-            return { assignment: winner, stored };
-          });
-        })
-        .immediate();
-    } catch (cause) {
-      if (cause instanceof StaleConfigError) throw cause;
-      throw failure('enroll', cause);
+    return this.writeAssignments(enrollments, 'enroll');
+  }
+
+  /**
+   * One transaction (one commit, one fsync) for the batch: the stale-config guard, then per
+   * enrollment the insert-or-keep, the exposure of the stored winner, and the winner itself.
+   */
+  private async writeAssignments(enrollments: readonly Enrollment[], op: string): Promise<EnrollOutcome[]> {
+    if (enrollments.length === 0) return [];
+    const oldest = oldestVersion(enrollments.map((e) => e.assignment));
+    const steps: WriteStep[] = [{ kind: 'guard', statement: 'latestVersion', params: [], field: 'latest', max: oldest }];
+    for (const { assignment: r, exposure } of enrollments) {
+      steps.push({ kind: 'run', statement: 'insertAssignment', params: assignmentValues(r) });
+      if (exposure !== null) {
+        steps.push({
+          kind: 'run',
+          statement: 'recordEnrollmentExposure',
+          params: [r.configVersion, exposure.at, exposure.source, exposure.at, r.unitType, r.unit, r.experiment, r.lineage, r.phase],
+        });
+      }
+      steps.push({ kind: 'get', statement: 'assignmentByKey', params: [r.unitType, r.unit, r.experiment, r.lineage] });
     }
+    const results = await this.write(op, steps, oldest);
+    let at = 1;
+    return enrollments.map((e): EnrollOutcome => {
+      // Inserted: changes = 1. Otherwise an earlier row (possibly from this same batch, so a
+      // duplicate resolves to its first occurrence) is the winner.
+      const stored = results[at] === 1;
+      at += e.exposure === null ? 1 : 2;
+      const winner = results[at++] as StoredAssignment | null;
+      if (winner === null) throw failure(op, new Error(`no stored assignment after a conflicting insert for ${describeKey(e.assignment)}`));
+      return { assignment: stored ? copyAssignment(e.assignment) : winner, stored };
+    });
   }
 
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.write(
+      'recordExposures',
+      events.map((e) => ({ kind: 'run', statement: 'recordExposure', params: [e.unitType, e.unit, e.experiment, e.phase, e.variant, e.slot, e.configVersion, e.at, e.source, e.count ?? 1, e.at] })),
+      Number.POSITIVE_INFINITY,
+    );
+  }
+
+  /** Runs a write program on the writer thread, or inline; a failed guard is a stale config version. */
+  private async write(op: string, steps: readonly WriteStep[], oldest: number): Promise<unknown[]> {
     try {
-      const upsert = this.stmt<[string, string, string, string, string, number, number, number, string, number, number]>(SQL.recordExposure);
-      this.db
-        .transaction(() => {
-          for (const e of events) upsert.run(e.unitType, e.unit, e.experiment, e.phase, e.variant, e.slot, e.configVersion, e.at, e.source, e.count ?? 1, e.at);
-        })
-        .immediate();
+      return this.writer === null ? runInline(this.db, (name) => this.stmt(SQL[name as keyof typeof SQL]), steps) : await this.writer.transaction(steps);
     } catch (cause) {
-      throw failure('recordExposures', cause);
+      if (cause instanceof WriteGuardFailed) throw new StaleConfigError(oldest, cause.value);
+      throw failure(op, cause);
     }
   }
 
@@ -441,14 +446,6 @@ export class SqliteStore implements Store {
     const row = this.stmt<[], { size: number }>(SQL.logSize).get();
     if (row === undefined) throw new Error('max(idx) returned no row');
     return row.size;
-  }
-
-  /** Inside a write transaction: first assignments are stored only under the latest config version. */
-  private refuseStale(records: readonly StoredAssignment[]): void {
-    const oldest = oldestVersion(records);
-    if (!Number.isFinite(oldest)) return;
-    const latest = this.latestVersion();
-    if (oldest < latest) throw new StaleConfigError(oldest, latest);
   }
 
   private latestVersion(): number {
