@@ -20,7 +20,10 @@ export interface ServiceOptions {
   readonly logger?: boolean;
   /** Published as version 1 when the history is empty. */
   readonly bootstrapConfig?: unknown;
+  /** How often the config history and shared state are re-read (default 1000 ms). */
   readonly pollMs?: number;
+  /** Listen for versions other instances publish, where the store can (default true; PostgreSQL). */
+  readonly watchConfig?: boolean;
   readonly cacheSize?: number;
   /**
    * How long repeat-exposure counts stay in memory before they are written (default 10 s). A crash
@@ -92,10 +95,30 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await proofs.refresh();
     await evaluator.flushCounts({ minAgeMs: options.exposureCountFlushMs ?? 10_000, now: clock() });
   };
-  const timer = setInterval(() => {
-    background().catch((error: unknown) => app.log.error({ err: error }, 'background refresh failed'));
-  }, pollMs);
+  // One run at a time; a request for another while one runs is served right after it.
+  let running: Promise<void> | null = null;
+  let again = false;
+  const refreshNow = (): void => {
+    if (running !== null) {
+      again = true;
+      return;
+    }
+    running = background()
+      .catch((error: unknown) => app.log.error({ err: error }, 'background refresh failed'))
+      .finally(() => {
+        running = null;
+        if (again && !stopped) {
+          again = false;
+          refreshNow();
+        }
+      });
+  };
+  const timer = setInterval(refreshNow, pollMs);
   timer.unref();
+  // Stores shared with other instances announce their publishes (PostgreSQL: LISTEN/NOTIFY), so
+  // a new version is in force here within milliseconds; the poll above stays as the safety net.
+  const watch = options.watchConfig === false ? null : (store.watchConfig?.(refreshNow, (error) => app.log.warn({ err: error }, 'config watch failed; polling every %d ms meanwhile', pollMs)) ?? null);
+  await watch?.ready;
 
   return {
     url,
@@ -109,6 +132,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await watch?.stop();
+      await running;
       await app.close();
       await evaluator.flushCounts();
       await store.close();

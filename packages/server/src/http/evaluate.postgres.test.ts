@@ -27,8 +27,8 @@ async function post(base: string, key: string, path: string, body: unknown): Pro
 describe('evaluate on an instance that has not loaded the latest config version', () => {
   it('answers under the latest version and stores first assignments only under it', async () => {
     await requirePostgres(url);
-    // Polling once a minute: the second instance learns of the new version only from the store's refusal.
-    const start = () => startService({ store: new PostgresStore(url, { schema }), port: 0, bootstrapConfig: exampleConfig(), clock: () => NOW, pollMs: 60_000 });
+    // Polling once a minute and not listening: the second instance learns of the new version only from the store's refusal.
+    const start = () => startService({ store: new PostgresStore(url, { schema }), port: 0, bootstrapConfig: exampleConfig(), clock: () => NOW, pollMs: 60_000, watchConfig: false });
     const a = await start();
     running.push(a);
     const b = await start();
@@ -49,5 +49,28 @@ describe('evaluate on an instance that has not loaded the latest config version'
     expect(rows.length).toBe(1);
     expect(rows[0]!.config_version).toBe(2);
     expect(Number(rows[0]!.n)).toBeGreaterThan(20);
+  });
+});
+
+describe('config versions published by another instance', () => {
+  it('are in force on a listening instance at once, without waiting for its poll', async () => {
+    await requirePostgres(url);
+    const watched = randomSchemaName('sortition_watch');
+    const start = () => startService({ store: new PostgresStore(url, { schema: watched }), port: 0, bootstrapConfig: exampleConfig(), clock: () => NOW, pollMs: 60_000 });
+    const a = await start();
+    running.push(a);
+    const b = await start();
+    running.push(b);
+    try {
+      expect(b.history.current()?.record.version).toBe(1);
+      const seen = new Promise<number>((resolve) => b.history.subscribe((current) => resolve(current.record.version)));
+      const published = await post(a.url, a.createdAdminKey!, '/v1/config/versions', { config: { ...exampleConfig(), version: 2 }, baseVersion: 1, reason: 'heard by the other instance' });
+      expect(published.status).toBe(201);
+      // The poll is a minute away: only the notification can bring version 2 this soon (vitest's 5 s timeout).
+      expect(await seen).toBe(2);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await dropSchema(url, watched);
+    }
   });
 });

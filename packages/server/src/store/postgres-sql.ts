@@ -8,6 +8,9 @@ const EXPOSURE_COLUMNS = 'unit_type, unit, experiment, phase, variant, slot, con
 const CONFIG_SUMMARY_COLUMNS = 'version, hash, author, reason, created_at';
 const KEY_COLUMNS = 'id, kind, hash, label, created_at, revoked_at';
 
+/** The LISTEN/NOTIFY channel on which appendConfig announces a new version (payload: the schema name). */
+export const CONFIG_CHANNEL = 'sortition_config';
+
 /** All SQL of the store, with the quoted schema name filled in once. */
 export function statements(s: string) {
   return {
@@ -114,10 +117,13 @@ export function statements(s: string) {
         UPDATE ${s}.config_head SET version = $1::integer
         WHERE id = 1 AND version = $1::integer - 1 AND (SELECT coalesce(max(version), 0) FROM ${s}.config_versions) = $1::integer - 1
         RETURNING version)
-      INSERT INTO ${s}.config_versions (version, doc, hash, author, reason, created_at, impact)
-      SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM head
-      ON CONFLICT (version) DO NOTHING
-      RETURNING version`,
+      , added AS (
+        INSERT INTO ${s}.config_versions (version, doc, hash, author, reason, created_at, impact)
+        SELECT $1::integer, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::text FROM head
+        ON CONFLICT (version) DO NOTHING
+        RETURNING version)
+      -- Listening instances (watchConfig) hear of it when this commits; the payload is the schema.
+      SELECT version, pg_notify('${CONFIG_CHANNEL}', $8::text) FROM added`,
     // As appendConfig: one statement, inserted only if the snapshot's size equals the index; the
     // primary key and the unique config_version turn a racing duplicate into 0 rows.
     appendLogEntry: `WITH size AS (SELECT coalesce(max(idx) + 1, 0) AS n FROM ${s}.log_entries)

@@ -44,6 +44,7 @@ import {
 } from './postgres-rows.js';
 import { checkSchemaName, withDefaultUser } from './postgres-connection.js';
 import { statements, type Statements } from './postgres-sql.js';
+import { watchConfig } from './postgres-watch.js';
 import { appendMetricEvents, metricEvents, metricStatements, metricSummary, type MetricStatements, type Query } from './postgres-metrics.js';
 import { oldestVersion, StaleConfigError } from './errors.js';
 import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
@@ -53,6 +54,7 @@ import type {
   AssignmentKey,
   ConfigVersionRecord,
   ConfigVersionSummary,
+  ConfigWatch,
   EnrollOutcome,
   Enrollment,
   ExportFilter,
@@ -102,6 +104,7 @@ export class PostgresStore implements Store {
   private readonly run: Query = (op, sql, params) => this.query(op, sql, params);
   private readonly exportPageSize: number;
   private closed = false;
+  private readonly connectionString: string;
 
   constructor(connectionString: string, options: PostgresStoreOptions = {}) {
     this.schema = options.schema ?? 'public';
@@ -112,7 +115,8 @@ export class PostgresStore implements Store {
     }
     this.sql = statements(escapeIdentifier(this.schema));
     this.metricSql = metricStatements(escapeIdentifier(this.schema));
-    this.pool = new Pool({ connectionString: withDefaultUser(connectionString), max: options.maxConnections ?? 10, application_name: 'sortition' });
+    this.connectionString = withDefaultUser(connectionString);
+    this.pool = new Pool({ connectionString: this.connectionString, max: options.maxConnections ?? 10, application_name: 'sortition' });
     const onIdleError =
       options.onIdleConnectionError ??
       ((error: Error) => process.emitWarning(`postgres store: an idle connection failed and was dropped: ${error.message}`, { code: 'SORTITION_PG_IDLE_ERROR' }));
@@ -140,6 +144,10 @@ export class PostgresStore implements Store {
     } catch (cause) {
       throw failure(`migrate (schema ${this.schema})`, cause);
     }
+  }
+
+  watchConfig(onChange: () => void, onError: (error: Error) => void): ConfigWatch {
+    return watchConfig(this.connectionString, this.schema, onChange, onError);
   }
 
   async close(): Promise<void> {
@@ -356,7 +364,7 @@ export class PostgresStore implements Store {
       return { ok: false, reason: 'VERSION_CONFLICT', latest: await this.latestVersion() };
     }
     try {
-      const result = await this.pool.query(this.sql.appendConfig, [record.version, doc, record.hash, record.author, record.reason, record.createdAt, impact]);
+      const result = await this.pool.query(this.sql.appendConfig, [record.version, doc, record.hash, record.author, record.reason, record.createdAt, impact, this.schema]);
       if (result.rowCount === 1) return { ok: true };
     } catch (cause) {
       // 23505 cannot come from this statement (ON CONFLICT DO NOTHING) but is the same outcome;

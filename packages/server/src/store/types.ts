@@ -104,6 +104,13 @@ export interface Enrollment {
   readonly exposure: { readonly at: number; readonly source: string } | null;
 }
 
+/** A subscription to config versions appended by other processes (Store.watchConfig). */
+export interface ConfigWatch {
+  /** Resolves once the first attempt to start listening has finished (whether or not it succeeded). */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
 /** What enroll() did with one enrollment. */
 export interface EnrollOutcome {
   /** The record stored for the key afterwards: the enrollment's, or the one stored before it. */
@@ -212,6 +219,14 @@ export interface Store {
    * own knowledge that a unit holds no assignment, because nobody else can have written one since.
    */
   readonly singleWriter: boolean;
+
+  /**
+   * Calls `onChange` soon after another process appends a config version, on stores several
+   * processes share (PostgreSQL: LISTEN/NOTIFY), and once after each (re)connect. Callers keep
+   * polling as well: changes made while the watch is disconnected are announced only by that one
+   * call. Single-writer stores have none: every change is made by this process.
+   */
+  watchConfig?(onChange: () => void, onError: (error: Error) => void): ConfigWatch;
 
   /** Applies pending schema migrations (idempotent; safe to call from several processes at once). */
   migrate(): Promise<void>;
