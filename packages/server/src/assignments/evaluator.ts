@@ -19,8 +19,8 @@
  *    under the latest version (StaleConfigError, store/errors.ts), and this process evaluates
  *    under a version only after it was published. Under a newer version the key no longer
  *    matches, so the unit is read again. What remains is the propagation window: until this
- *    instance loads a newer version (config polling, 1 s by default) it answers from the version
- *    it has, as it does for every unit.
+ *    instance loads a newer version (announced by LISTEN/NOTIFY within milliseconds; polled every
+ *    second as the safety net) it answers from the version it has, as it does for every unit.
  *  - On PostgreSQL, reads of records the cache does not hold go through a batcher too: concurrent
  *    requests share one store read (one round trip) instead of one each. A unit the cache knows
  *    nothing about and whose slot gives it a variant is not read first: its first assignment is
