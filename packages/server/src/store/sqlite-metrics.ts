@@ -1,11 +1,11 @@
 /**
- * Metric events in the SQLite store (sqlite.ts): appended in one BEGIN IMMEDIATE transaction per
- * batch, read back in seq (rowid) order with keyset pagination, summarised per metric name.
+ * Metric events in the SQLite store (sqlite.ts): appended in one write transaction per batch
+ * (a program for the store's writer, sqlite-writer.ts), read back in seq (rowid) order with keyset pagination, summarised per metric name.
  */
-import type Database from 'better-sqlite3';
 import { byMetricName, firstOfEachId } from './records.js';
 import type { Prepare } from './sqlite-sql.js';
-import type { MetricAppendResult, MetricEventInput, MetricFilter, MetricSummary, StoredMetricEvent } from './types.js';
+import type { WriteStep } from './sqlite-writer.js';
+import type { MetricEventInput, MetricFilter, MetricSummary, StoredMetricEvent } from './types.js';
 
 const COLUMNS = 'seq, unit_type AS unitType, unit, metric, value, at, event_id AS id, received_at AS receivedAt';
 
@@ -19,21 +19,13 @@ const METRIC_SQL = {
   unitTypeSummary: 'SELECT metric, count(*) AS events, min(at) AS firstAt, max(at) AS lastAt FROM metric_events WHERE unit_type = ? GROUP BY metric',
 } as const;
 
-type InsertValues = [string, string, string, number, number, string | null, number];
-
-/** Appends the batch in one transaction (so one commit); returns what was stored and skipped. */
-export function appendMetricEvents(db: Database.Database, stmt: Prepare, events: readonly MetricEventInput[]): MetricAppendResult {
-  const insert = stmt<InsertValues>(METRIC_SQL.insert);
-  const candidates = firstOfEachId(events);
-  const stored = db
-    .transaction(() => {
-      let n = 0;
-      for (const e of candidates) n += insert.run(e.unitType, e.unit, e.metric, e.value, e.at, e.id, e.receivedAt).changes;
-      return n;
-    })
-    .immediate();
-  return { stored, duplicates: events.length - stored };
+/** The write program of appendMetricEvents (sqlite-writer.ts): one insert per event not already stored by id. */
+export function metricEventSteps(events: readonly MetricEventInput[]): WriteStep[] {
+  return firstOfEachId(events).map((e) => ({ kind: 'run', statement: 'insertMetricEvent', params: [e.unitType, e.unit, e.metric, e.value, e.at, e.id, e.receivedAt] }));
 }
+
+/** The insert statement the writer runs as 'insertMetricEvent'. */
+export const INSERT_METRIC_EVENT = METRIC_SQL.insert;
 
 /** One page of events with seq > `after`, in seq order. */
 export function metricEventPage(stmt: Prepare, filter: MetricFilter, after: number, limit: number): StoredMetricEvent[] {

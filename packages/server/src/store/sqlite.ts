@@ -35,7 +35,7 @@ import {
   type Prepare,
 } from './sqlite-sql.js';
 import * as keys from './sqlite-keys.js';
-import { appendMetricEvents, metricEventPage, metricSummary } from './sqlite-metrics.js';
+import { INSERT_METRIC_EVENT, metricEventPage, metricEventSteps, metricSummary } from './sqlite-metrics.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -82,6 +82,8 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** Statements write programs name (WriteStep.statement). */
+const WRITE_STATEMENTS: Readonly<Record<string, string>> = { ...SQL, insertMetricEvent: INSERT_METRIC_EVENT };
 const DEFAULT_EXPORT_PAGE = 1000;
 
 export class SqliteStore implements Store {
@@ -123,7 +125,7 @@ export class SqliteStore implements Store {
         this.checkpointer = new Checkpointer(filename, { intervalMs: options.checkpointIntervalMs ?? 250, busyTimeoutMs });
       }
       if (!this.db.memory && (options.writes ?? 'thread') === 'thread') {
-        this.writer = new SqliteWriter(filename, { busyTimeoutMs, statements: SQL, noAutoCheckpoint: background });
+        this.writer = new SqliteWriter(filename, { busyTimeoutMs, statements: WRITE_STATEMENTS, noAutoCheckpoint: background });
       }
     } catch (cause) {
       this.db.close();
@@ -242,7 +244,7 @@ export class SqliteStore implements Store {
   /** Runs a write program on the writer thread, or inline; a failed guard is a stale config version. */
   private async write(op: string, steps: readonly WriteStep[], oldest: number): Promise<unknown[]> {
     try {
-      return this.writer === null ? runInline(this.db, (name) => this.stmt(SQL[name as keyof typeof SQL]), steps) : await this.writer.transaction(steps);
+      return this.writer === null ? runInline(this.db, (name) => this.stmt(WRITE_STATEMENTS[name]!), steps) : await this.writer.transaction(steps);
     } catch (cause) {
       if (cause instanceof WriteGuardFailed) throw new StaleConfigError(oldest, cause.value);
       throw failure(op, cause);
@@ -298,11 +300,9 @@ export class SqliteStore implements Store {
   }
 
   async appendMetricEvents(events: readonly MetricEventInput[]): Promise<MetricAppendResult> {
-    try {
-      return appendMetricEvents(this.db, this.prepare, events);
-    } catch (cause) {
-      throw failure('appendMetricEvents', cause);
-    }
+    const changes = await this.write('appendMetricEvents', metricEventSteps(events), Number.POSITIVE_INFINITY);
+    const stored = changes.reduce<number>((n, c) => n + (c as number), 0);
+    return { stored, duplicates: events.length - stored };
   }
 
   exportMetricEvents(filter: MetricFilter): AsyncIterable<StoredMetricEvent> {
