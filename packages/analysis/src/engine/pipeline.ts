@@ -88,6 +88,7 @@ const STAGES: Readonly<Record<string, string>> = {
   sortition_u0: 'attributing units to their first exposure',
   days: 'counting exposures per day',
   sortition_xexp: 'collecting the exposures of crossover units',
+  sortition_metrics: 'reading the events',
   sortition_ue: 'reading the events',
   cells: 'summing per arm and phase',
   series: 'computing the cumulative series',
@@ -104,9 +105,11 @@ export async function runSteps(
   mapError?: (step: Step, error: unknown) => unknown,
 ): Promise<Map<string, Row[]>> {
   const results = new Map<string, Row[]>();
+  let current: string | undefined;
   for (const step of steps) {
     const stage = STAGES[step.name];
-    if (stage !== undefined) hooks.onStage?.(stage);
+    if (stage !== undefined && stage !== current) hooks.onStage?.(stage);
+    current = stage ?? current;
     const started = performance.now();
     try {
       if (step.returnsRows) results.set(step.name, await runner.query(step.sql));

@@ -7,6 +7,7 @@ import { connect, randomSchemaName } from '../test-support/postgres.js';
 import { analyze } from './analyze.js';
 import { AnalysisError } from './errors.js';
 import { analysisSql, analyzePostgres } from './postgres.js';
+import { EDGE_CELLS, EDGE_EVENTS, EDGE_EXPOSURES } from './test-support/attribution-edges.js';
 import { crossEngineData, type LooseEventRow } from './test-support/crossengine.js';
 import { type ExposureRow } from './test-support/synthetic.js';
 import { type AnalysisOptions, type AnalysisResult } from './types.js';
@@ -123,6 +124,31 @@ describe('analyzePostgres: the same SQL in PostgreSQL as in DuckDB', () => {
     expect(viaDuck.inputs.events.violations.map((v) => v.rule).sort()).toEqual(['metric_empty', 'timestamp_invalid', 'unit_id_empty', 'value_invalid']);
     expect(viaPg.inputs.exposures.violations[0]?.examples[0]?.values['variant']).toBe('');
     for (const [i, m] of viaDuck.metrics.entries()) expect(viaPg.metrics[i]?.statistics).toEqual(m.statistics);
+  });
+
+  it('numbers the metrics the same way without a metric list (every metric found) and with an empty one', async () => {
+    if (unavailable !== undefined) throw unavailable;
+    const data = crossEngineData(true);
+    const tables = await load('dict', data);
+    for (const options of [{ naiveView: true }, { metrics: [], naiveView: false }, { cap: { metric: 'purchase', quantile: 0.9 }, cumulative: 'day' as const }]) {
+      const viaPg = await analyzePostgres(client, { ...options, experiment: 'exp', tables, allowBadRows: true });
+      const viaDuck = await analyze({ ...options, experiment: 'exp', exposures: { rows: data.exposures }, events: { rows: data.events }, allowBadRows: true });
+      expect(viaDuck.metrics.map((m) => m.metric)).toEqual(options.metrics === undefined ? ['purchase', 'revenue'] : []);
+      expect(viaPg.inputs.events.violations.map((v) => [v.rule, v.count])).toEqual(viaDuck.inputs.events.violations.map((v) => [v.rule, v.count]));
+      // (the warnings name the inputs, which differ)
+      const { inputs: pgInputs, warnings: pgWarnings, ...pgRest } = viaPg;
+      const { inputs: duckInputs, warnings: duckWarnings, ...duckRest } = viaDuck;
+      expect(pgInputs.events.rows).toBe(duckInputs.events.rows);
+      expect(pgWarnings.map((w) => w.code)).toEqual(duckWarnings.map((w) => w.code));
+      expectSame(pgRest, duckRest);
+    }
+  });
+
+  it('attributes at the edges of the order (ties, before 1970, ±infinity) as DuckDB does', async () => {
+    if (unavailable !== undefined) throw unavailable;
+    const tables = await load('edge', { exposures: EDGE_EXPOSURES, events: EDGE_EVENTS });
+    const viaPg = await analyzePostgres(client, { experiment: 'x', tables });
+    expect(viaPg.units.perStratum.map((c) => [c.stratum, c.arm, c.crossover, c.n])).toEqual(EDGE_CELLS);
   });
 
   it('analysisSql gives the script analyzePostgres runs; PostgreSQL runs it as printed', async () => {

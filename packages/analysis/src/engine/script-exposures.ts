@@ -52,9 +52,9 @@ FROM (SELECT DISTINCT stratum, arm, crossover FROM ${TABLES.u0} WHERE unit_id IS
     {
       name: TABLES.units,
       returnsRows: false,
-      comment: 'the units the events are joined to: id, first exposure time, cell, crossover flag',
+      comment: 'the units the events are joined to: id, a small integer for it (uid: the later passes group and join on it), first exposure time, cell, crossover flag',
       sql: `CREATE TEMP TABLE ${TABLES.units} AS
-SELECT u.unit_id, u.first_ts, c.cell, u.crossover AS xo
+SELECT u.unit_id, ${dialect.unitNumber('u')} AS uid, u.first_ts, c.cell, u.crossover AS xo
 FROM ${TABLES.u0} u JOIN ${TABLES.cells} c ON c.stratum = u.stratum AND c.arm = u.arm AND c.crossover = u.crossover
 WHERE u.unit_id IS NOT NULL`,
     },
@@ -69,11 +69,11 @@ JOIN ${TABLES.cells} c ON c.cell = g.cell`,
     {
       name: TABLES.xexp,
       returnsRows: false,
-      comment: 'the valid exposures of crossover units, with their arm',
+      comment: 'the valid exposures of crossover units (by uid), with their arm',
       sql: `CREATE TEMP TABLE ${TABLES.xexp} AS
-SELECT s.unit_id, s.ts, s.variant, s.config_version, u.arm
+SELECT u.uid, s.ts, s.variant, s.config_version, u.arm
 FROM (SELECT unit_id, ts, variant, config_version FROM ${TABLES.exp} WHERE mine AND bad = 0) s
-JOIN (SELECT unit_id, arm FROM ${TABLES.u0} WHERE unit_id IS NOT NULL AND crossover) u ON u.unit_id = s.unit_id`,
+JOIN (SELECT x.unit_id, x.uid, c.arm FROM ${TABLES.units} x JOIN ${TABLES.cells} c ON c.cell = x.cell WHERE x.xo) u ON u.unit_id = s.unit_id`,
     },
     {
       name: 'days',
@@ -87,20 +87,20 @@ FROM (SELECT CAST(ts AS DATE) AS d, count(DISTINCT unit_id) AS exposed FROM ${TA
       returnsRows: true,
       comment: 'distinct units exposed per UTC day in a variant other than their arm',
       sql: `SELECT ${dialect.dayText('d')} AS day, other
-FROM (SELECT CAST(ts AS DATE) AS d, count(DISTINCT unit_id) AS other FROM ${TABLES.xexp} WHERE variant <> arm GROUP BY 1) q`,
+FROM (SELECT CAST(ts AS DATE) AS d, count(DISTINCT uid) AS other FROM ${TABLES.xexp} WHERE variant <> arm GROUP BY 1) q`,
     },
     {
       name: 'crossover_pairs',
       returnsRows: true,
       comment: 'crossover units per arm and variant seen (the flip matrix where they differ)',
-      sql: `SELECT arm, variant, count(DISTINCT unit_id) AS n FROM ${TABLES.xexp} GROUP BY arm, variant`,
+      sql: `SELECT arm, variant, count(DISTINCT uid) AS n FROM ${TABLES.xexp} GROUP BY arm, variant`,
     },
     {
       name: 'first_flips',
       returnsRows: true,
       comment: "units per UTC day of their first exposure outside their arm, and the config version of that exposure",
       sql: `SELECT ${dialect.dayText('CAST(flip_ts AS DATE)')} AS day, config_version, count(*) AS n
-FROM (SELECT unit_id, min(ts) AS flip_ts, ${dialect.valueAtFirst('config_version', 'ts')} AS config_version FROM ${TABLES.xexp} WHERE variant <> arm GROUP BY unit_id) f
+FROM (SELECT uid, min(ts) AS flip_ts, ${dialect.valueAtFirst('config_version', 'ts')} AS config_version FROM ${TABLES.xexp} WHERE variant <> arm GROUP BY uid) f
 GROUP BY 1, 2`,
     },
   ];

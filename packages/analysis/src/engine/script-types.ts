@@ -40,6 +40,7 @@ export const TABLES = {
   cells: 'sortition_cells',
   units: 'sortition_units',
   xexp: 'sortition_xexp',
+  metrics: 'sortition_metrics',
   ue: 'sortition_ue',
   nv: 'sortition_nv',
   pu: 'sortition_pu',

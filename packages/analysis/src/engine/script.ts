@@ -9,11 +9,13 @@
 //   2. per UTC day the distinct units exposed (one more scan);
 //   3. the exposures of crossover units only (one more scan, joined against the few crossover units):
 //      flips, the config version at each first flip, and the exposure timeline for the naive view.
-// events (the relation `sortition_events_src`): one scan, joined to the units, grouped per unit and
-//   metric (plus, for crossover units, per event time, and with a series, per time bucket) with the
-//   validation folded in: a blank unit id and a blank metric are checked per group, the timestamp
-//   and the value per row, and invalid rows land in their own groups, which give the counts.
-// Everything after that reads the small per-unit table.
+// events (the relation `sortition_events_src`): one scan, joined to the units and to the metric
+//   dictionary (without a metric list, the dictionary is a scan of the metric column first),
+//   grouped per unit and metric on integer keys (plus, for crossover units, per event time) with
+//   the validation folded in: the timestamp and the value are checked per row, the unit and the
+//   metric by the joins, and invalid rows land in their own groups, which give the counts. With a
+//   series, a second pass groups the valid events per unit, metric and time bucket.
+// Everything after that reads the per-unit table and the small tables.
 import { type Dialect } from './dialect.js';
 import { AnalysisError } from './errors.js';
 import { eventsSteps } from './script-events.js';
