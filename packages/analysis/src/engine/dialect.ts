@@ -1,5 +1,5 @@
 // The few places where DuckDB's and PostgreSQL's SQL differ. Everything else the engine writes
-// (FILTER clauses, window functions, percentile_cont ... WITHIN GROUP, bool_or, CAST) is the same
+// (FILTER clauses, window functions, percentile_cont ... WITHIN GROUP, bit_or, CAST) is the same
 // text in both; see script.ts.
 
 export type DialectName = 'duckdb' | 'postgres';

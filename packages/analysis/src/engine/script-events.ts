@@ -29,6 +29,12 @@ function metricsStep(spec: ScriptSpec): Step {
   };
 }
 
+/**
+ * The conversion flags of the pass, one bit_or of a SMALLINT per group instead of two bool_or
+ * (post, pre): one aggregate state less per group row.
+ */
+const FLAG = { post: 1, pre: 2 } as const;
+
 export function eventsSteps(dialect: Dialect, spec: ScriptSpec): Step[] {
   const V = SOURCES.events;
   const xts = spec.naive ? ', CASE WHEN a AND xo AND ts >= first_ts THEN ts END AS xts' : '';
@@ -42,15 +48,15 @@ export function eventsSteps(dialect: Dialect, spec: ScriptSpec): Step[] {
       name: TABLES.ue,
       returnsRows: false,
       comment:
-        "the one pass over the events: per unit (uid) and metric (m; 0: not analysed, -1: blank) (per event time for crossover units) the sums after and before the first exposure. uk and k (the unit's cell) are set for the analysed events only; the other rows get no unit and k = -code, code's bits: 1 timestamp invalid, 2 value invalid, 4 unit id blank (0: a valid event of another unit or of a metric not analysed)",
+        "the one pass over the events: per unit (uid) and metric (m; 0: not analysed, -1: blank) (per event time for crossover units) the sums after and before the first exposure, and f, the conversion flags (bit 1: a positive event after, bit 2: before). uk and k (the unit's cell) are set for the analysed events only; the other rows get no unit and k = -code, code's bits: 1 timestamp invalid, 2 value invalid, 4 unit id blank (0: a valid event of another unit or of a metric not analysed)",
       sql: `CREATE TEMP TABLE ${TABLES.ue} AS
 SELECT ${keys}, count(*) AS n_rows,
-       sum(value) FILTER (WHERE post) AS y, sum(value) FILTER (WHERE pre) AS x,
-       bool_or(value > 0) FILTER (WHERE post) AS cy, bool_or(value > 0) FILTER (WHERE pre) AS cx${convTs}
+       sum(value) FILTER (WHERE post) AS y, sum(value) FILTER (WHERE pre) AS x, bit_or(f) AS f${convTs}
 FROM (SELECT CASE WHEN a THEN uid END AS uk, m,
              CASE WHEN a THEN cell WHEN ok THEN 0
                   ELSE -(CASE WHEN tbad THEN 1 ELSE 0 END + CASE WHEN vbad THEN 2 ELSE 0 END + CASE WHEN cell IS NULL AND (unit_id IS NULL OR trim(unit_id) = '') THEN 4 ELSE 0 END) END AS k,
-             a AND ts >= first_ts AS post, a AND ts < first_ts AS pre, value, ts${xts}
+             a AND ts >= first_ts AS post, a AND ts < first_ts AS pre, value, ts,
+             CAST(CASE WHEN a AND value > 0 THEN CASE WHEN ts >= first_ts THEN ${FLAG.post} ELSE ${FLAG.pre} END ELSE 0 END AS SMALLINT) AS f${xts}
       FROM (SELECT j.*, ok AND m > 0 AS a
             FROM (SELECT e.unit_id, e.ts, e.value, u.uid, u.first_ts, u.cell, u.xo, tbad, vbad, u.cell IS NOT NULL AND NOT tbad AND NOT vbad AS ok,
                          COALESCE(d.m, CASE WHEN e.metric IS NULL OR trim(e.metric) = '' THEN -1 ELSE 0 END) AS m
@@ -79,10 +85,11 @@ WHERE rn = 1`,
     });
   }
   const conv = (grouped: boolean): string => (spec.interval === null ? '' : grouped ? ', min(conv_ts) AS conv_ts' : ', conv_ts');
+  const flags = (f: string): string => `(${f} & ${FLAG.post}) <> 0 AS cy, (${f} & ${FLAG.pre}) <> 0 AS cx`;
   const perUnit = (where: string, grouped: boolean): string =>
     grouped
-      ? `SELECT uk, m, k AS cell, sum(n_rows) AS n_rows, COALESCE(sum(y), 0) AS y, COALESCE(sum(x), 0) AS x, COALESCE(bool_or(cy), FALSE) AS cy, COALESCE(bool_or(cx), FALSE) AS cx${conv(true)} FROM ${TABLES.ue} WHERE ${where} GROUP BY uk, m, k`
-      : `SELECT uk, m, k AS cell, n_rows, COALESCE(y, 0) AS y, COALESCE(x, 0) AS x, COALESCE(cy, FALSE) AS cy, COALESCE(cx, FALSE) AS cx${conv(false)} FROM ${TABLES.ue} WHERE ${where}`;
+      ? `SELECT uk, m, k AS cell, sum(n_rows) AS n_rows, COALESCE(sum(y), 0) AS y, COALESCE(sum(x), 0) AS x, ${flags('bit_or(f)')}${conv(true)} FROM ${TABLES.ue} WHERE ${where} GROUP BY uk, m, k`
+      : `SELECT uk, m, k AS cell, n_rows, COALESCE(y, 0) AS y, COALESCE(x, 0) AS x, ${flags('f')}${conv(false)} FROM ${TABLES.ue} WHERE ${where}`;
   steps.push({
     name: TABLES.pu,
     returnsRows: false,
@@ -112,7 +119,7 @@ JOIN ${TABLES.metrics} d ON d.m = g.m`,
       sql: `SELECT d.metric, g.variant, g.k, g.sy, g.syy, g.cy
 FROM (SELECT m, variant, count(*) AS k, sum(y) AS sy, sum(y * y) AS syy, sum(cy) AS cy
       FROM (SELECT p.m, p.variant, ${y} AS y, p.cy
-            FROM (SELECT e.uk, e.m, n.variant, sum(e.y) AS y, max(CASE WHEN e.cy THEN 1 ELSE 0 END) AS cy
+            FROM (SELECT e.uk, e.m, n.variant, sum(e.y) AS y, max(e.f & ${FLAG.post}) AS cy
                   FROM ${TABLES.ue} e JOIN ${TABLES.nv} n ON n.uk = e.uk AND n.xts = e.xts
                   GROUP BY e.uk, e.m, n.variant) p ${thresholdJoin(spec, 'p.m')}) v
       GROUP BY m, variant) g

@@ -19,6 +19,15 @@ describe('buildScript', () => {
     expect(stepSql({ ...SPEC, naive: false }, TABLES.ue).trimEnd().split('\n').at(-1)).toBe('GROUP BY uk, m, k');
   });
 
+  it('keeps both conversion flags of the pass in one bit_or (bit 1 after the first exposure, bit 2 before)', () => {
+    for (const dialect of [duckdbDialect, postgresDialect]) {
+      const ue = buildScript(dialect, SPEC).find((s) => s.name === TABLES.ue)?.sql ?? '';
+      expect(ue).toContain('bit_or(f) AS f');
+      expect(ue).not.toContain('bool_or');
+    }
+    expect(stepSql(SPEC, TABLES.pu)).toContain('(f & 1) <> 0 AS cy, (f & 2) <> 0 AS cx');
+  });
+
   it('numbers the metrics asked for, or every non-blank metric of the events, before the pass', () => {
     const names = buildScript(duckdbDialect, SPEC).map((s) => s.name);
     expect(names.indexOf(TABLES.metrics)).toBeLessThan(names.indexOf(TABLES.ue));
