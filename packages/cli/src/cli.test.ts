@@ -1,12 +1,23 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { vectorTime, vectorsOfKind } from '../../../spec/index.js';
 import { parseAttributes, runAssign } from './commands/assign.js';
+
+/** Temporary directories of this file, removed when it is done. */
+const temporary: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -47,7 +58,7 @@ describe('sortition CLI (the built binary)', () => {
   });
 
   it('names the file, the field and the fix for an invalid config, and exits 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sortition-cli-'));
+    const dir = tempDir('sortition-cli-');
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'schema: sortition/config/v1\nversion: 1\nlayers:\n  - { id: checkout, algorithm: v1, slots: 1000, key: "00", unit: userId, normalization: nfc }\nexperiments: []\n');
     const r = await cli('assign', '--config', file, '--experiment', 'x', '--unit', 'u');
@@ -67,7 +78,7 @@ describe('sortition CLI (the built binary)', () => {
   });
 
   it('analyze reads exposure and event files and prints the first-exposure result as JSON', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sortition-analyze-'));
+    const dir = tempDir('sortition-analyze-');
     const exposures = ['unit_id,experiment,variant,timestamp,phase'];
     const events = ['unit_id,metric,value,timestamp'];
     for (let i = 0; i < 400; i++) {
@@ -92,7 +103,7 @@ describe('sortition CLI (the built binary)', () => {
 });
 
 describe('the CLI runs the spec assign vectors', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sortition-vectors-'));
+  const dir = tempDir('sortition-vectors-');
   for (const vector of vectorsOfKind('assign')) {
     it(vector.name, async () => {
       const file = join(dir, `${vector.name}.json`);

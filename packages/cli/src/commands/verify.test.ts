@@ -3,7 +3,7 @@
  * `prove` (attributes and receipt attached client-side), verified offline (every step PASS or N/A),
  * then tampered with one bit flip per byte.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,10 @@ beforeAll(async () => {
   bundleFile = join(dir, 'bundle.json');
   await runProve({ url: service.url, key: admin, unit: 'auditee', experiment: 'checkout_v2', at: '2026-04-15T00:00:00Z', receipt, attrs: ['country=DE', 'appVersion=4.3.1', 'unrelated=x'], out: bundleFile });
 });
-afterAll(async () => service.close());
+afterAll(async () => {
+  await service.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('sortition prove / verify', () => {
   it('verifies a fresh bundle offline: every step PASS (N/A only where nothing applies)', async () => {
