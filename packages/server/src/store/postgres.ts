@@ -21,8 +21,6 @@ import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import {
   assignmentFromRow,
-  assignmentKey,
-  compareAssignmentKeys,
   compareExposureKeys,
   configFromRow,
   configSummaryFromRow,
@@ -44,10 +42,10 @@ import {
 } from './postgres-rows.js';
 import { checkSchemaName, withDefaultUser } from './postgres-connection.js';
 import { statements, type Statements } from './postgres-sql.js';
+import { writeAssignments, type AssignmentWriting } from './postgres-assignments.js';
 import { watchConfig } from './postgres-watch.js';
 import { appendMetricEvents, metricEvents, metricStatements, metricSummary, type MetricStatements, type Query } from './postgres-metrics.js';
-import { oldestVersion, StaleConfigError } from './errors.js';
-import { copyAssignment, encodeJson, enrollmentExposure } from './records.js';
+import { encodeJson } from './records.js';
 import type {
   ApiKeyRecord,
   AppendResult,
@@ -102,6 +100,7 @@ export class PostgresStore implements Store {
   private readonly sql: Statements;
   private readonly metricSql: MetricStatements;
   private readonly run: Query = (op, sql, params) => this.query(op, sql, params);
+  private readonly writing: AssignmentWriting;
   private readonly exportPageSize: number;
   private closed = false;
   private readonly connectionString: string;
@@ -115,6 +114,7 @@ export class PostgresStore implements Store {
     }
     this.sql = statements(escapeIdentifier(this.schema));
     this.metricSql = metricStatements(escapeIdentifier(this.schema));
+    this.writing = { query: this.run, sql: this.sql, recordExposures: (events) => this.recordExposures(events) };
     this.connectionString = withDefaultUser(connectionString);
     this.pool = new Pool({ connectionString: this.connectionString, max: options.maxConnections ?? 10, application_name: 'sortition' });
     const onIdleError =
@@ -167,96 +167,12 @@ export class PostgresStore implements Store {
   }
 
   async insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]> {
-    const outcomes = await this.writeAssignments(records.map((assignment) => ({ assignment, exposure: null })), false);
+    const outcomes = await writeAssignments(this.writing, records.map((assignment) => ({ assignment, exposure: null })), false);
     return outcomes.map((o) => o.assignment);
   }
 
   async enroll(enrollments: readonly Enrollment[]): Promise<EnrollOutcome[]> {
-    return this.writeAssignments(enrollments, true);
-  }
-
-  /**
-   * One statement inserts the assignments and, with `exposures`, the exposure of each one it
-   * inserted (one round trip, one commit: the usual case of a first assignment). Exposures of
-   * enrollments that lost to a stored row, or repeat a key earlier in the batch, need the winner,
-   * known only afterwards, and are written by a second statement (races only).
-   */
-  private async writeAssignments(enrollments: readonly Enrollment[], exposures: boolean): Promise<EnrollOutcome[]> {
-    if (enrollments.length === 0) return [];
-    // First occurrence of each key, in a global key order (see the header on deadlocks).
-    const firsts = new Map<string, Enrollment>();
-    for (const e of enrollments) {
-      const key = assignmentKey(e.assignment);
-      if (!firsts.has(key)) firsts.set(key, e);
-    }
-    const unique = [...firsts.values()].sort((a, b) => compareAssignmentKeys(a.assignment, b.assignment));
-    const rows = unique.map((e) => e.assignment);
-    const oldest = oldestVersion(rows);
-    const params: unknown[] = [
-      rows.map((r) => r.unitType),
-      rows.map((r) => r.unit),
-      rows.map((r) => r.experiment),
-      rows.map((r) => r.lineage),
-      rows.map((r) => r.phase),
-      rows.map((r) => r.variant),
-      rows.map((r) => r.slot),
-      rows.map((r) => r.layerEpoch),
-      rows.map((r) => r.configVersion),
-      rows.map((r) => r.assignedAt),
-      oldest,
-    ];
-    const withExposures = exposures && unique.some((e) => e.exposure !== null);
-    if (withExposures) params.push(unique.map((e) => e.exposure?.at ?? null), unique.map((e) => e.exposure?.source ?? null));
-    const inserted = await this.query<Pick<AssignmentRow, 'unit_type' | 'unit' | 'experiment' | 'lineage'>>(
-      withExposures ? 'enroll' : 'insertAssignments',
-      withExposures ? this.sql.enroll : this.sql.insertAssignments,
-      params,
-    );
-    const winners = new Map<string, StoredAssignment>();
-    /** Keys this statement inserted. */
-    const stored = new Set<string>();
-    for (const row of inserted) {
-      const key = assignmentKey({ unitType: row.unit_type, unit: row.unit, experiment: row.experiment, lineage: row.lineage });
-      const input = firsts.get(key);
-      if (input === undefined) throw new Error(`postgres store: insertAssignments: the database returned a key that was not sent: ${key}`);
-      winners.set(key, copyAssignment(input.assignment));
-      stored.add(key);
-    }
-
-    // The rest lost to a row that was committed before our insert finished (ON CONFLICT waits for
-    // a concurrent inserter's transaction). This is a new statement, so under READ COMMITTED it
-    // takes a new snapshot that includes that row; rows are never updated or deleted, so what it
-    // reads is the permanent winner.
-    const losers = rows.filter((r) => !winners.has(assignmentKey(r)));
-    if (losers.length > 0) {
-      const found = await this.query<AssignmentRow>('insertAssignments (reading winners)', this.sql.assignmentsByFullKey, [
-        losers.map((r) => r.unitType),
-        losers.map((r) => r.unit),
-        losers.map((r) => r.experiment),
-        losers.map((r) => r.lineage),
-      ]);
-      for (const row of found) {
-        const stored = assignmentFromRow(row);
-        winners.set(assignmentKey(stored), stored);
-      }
-    }
-    if (winners.size < unique.length) {
-      // Not inserted and not stored: the guard refused the batch (a newer config version is the head).
-      const [head] = await this.query<{ version: number }>('insertAssignments (reading the config head)', this.sql.configHead, []);
-      if (head !== undefined && head.version > oldest) throw new StaleConfigError(oldest, head.version);
-    }
-    const result = enrollments.map((e): EnrollOutcome => {
-      const key = assignmentKey(e.assignment);
-      const winner = winners.get(key);
-      if (winner === undefined) throw new Error(`postgres store: insertAssignments: no stored assignment after a conflicting insert for ${key}`);
-      // Stored by this call: the first occurrence of an inserted key (its exposure was written with it).
-      return { assignment: winner, stored: stored.has(key) && firsts.get(key) === e };
-    });
-    if (exposures) {
-      const rest = enrollments.flatMap((e, i) => (result[i]!.stored ? [] : (enrollmentExposure(e, result[i]!.assignment) ?? [])));
-      if (rest.length > 0) await this.recordExposures(rest);
-    }
-    return result;
+    return writeAssignments(this.writing, enrollments, true);
   }
 
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {

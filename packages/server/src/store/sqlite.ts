@@ -19,15 +19,14 @@
 import Database from 'better-sqlite3';
 import { pendingMigrations, type AppliedMigration } from './migrations/plan.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import { oldestVersion, StaleConfigError } from './errors.js';
+import { StaleConfigError } from './errors.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
+import { assignmentOutcomes, assignmentProgram, exposureProgram } from './sqlite-programs.js';
 import { runInline, SqliteWriter, WriteGuardFailed, type WriteStep } from './sqlite-writer.js';
-import { copyAssignment, encodeJson } from './records.js';
+import { encodeJson } from './records.js';
 import {
-  assignmentValues,
   configFromRow,
   describe,
-  describeKey,
   failure,
   SQL,
   type AssignmentCursor,
@@ -200,45 +199,15 @@ export class SqliteStore implements Store {
     return this.writeAssignments(enrollments, 'enroll');
   }
 
-  /**
-   * One transaction (one commit, one fsync) for the batch: the stale-config guard, then per
-   * enrollment the insert-or-keep, the exposure of the stored winner, and the winner itself.
-   */
   private async writeAssignments(enrollments: readonly Enrollment[], op: string): Promise<EnrollOutcome[]> {
     if (enrollments.length === 0) return [];
-    const oldest = oldestVersion(enrollments.map((e) => e.assignment));
-    const steps: WriteStep[] = [{ kind: 'guard', statement: 'latestVersion', params: [], field: 'latest', max: oldest }];
-    for (const { assignment: r, exposure } of enrollments) {
-      steps.push({ kind: 'run', statement: 'insertAssignment', params: assignmentValues(r) });
-      if (exposure !== null) {
-        steps.push({
-          kind: 'run',
-          statement: 'recordEnrollmentExposure',
-          params: [r.configVersion, exposure.at, exposure.source, exposure.at, r.unitType, r.unit, r.experiment, r.lineage, r.phase],
-        });
-      }
-      steps.push({ kind: 'get', statement: 'assignmentByKey', params: [r.unitType, r.unit, r.experiment, r.lineage] });
-    }
-    const results = await this.write(op, steps, oldest);
-    let at = 1;
-    return enrollments.map((e): EnrollOutcome => {
-      // Inserted: changes = 1. Otherwise an earlier row (possibly from this same batch, so a
-      // duplicate resolves to its first occurrence) is the winner.
-      const stored = results[at] === 1;
-      at += e.exposure === null ? 1 : 2;
-      const winner = results[at++] as StoredAssignment | null;
-      if (winner === null) throw failure(op, new Error(`no stored assignment after a conflicting insert for ${describeKey(e.assignment)}`));
-      return { assignment: stored ? copyAssignment(e.assignment) : winner, stored };
-    });
+    const program = assignmentProgram(enrollments);
+    return assignmentOutcomes(enrollments, await this.write(op, program.steps, program.oldest), op);
   }
 
   async recordExposures(events: readonly ExposureInput[]): Promise<void> {
     if (events.length === 0) return;
-    await this.write(
-      'recordExposures',
-      events.map((e) => ({ kind: 'run', statement: 'recordExposure', params: [e.unitType, e.unit, e.experiment, e.phase, e.variant, e.slot, e.configVersion, e.at, e.source, e.count ?? 1, e.at] })),
-      Number.POSITIVE_INFINITY,
-    );
+    await this.write('recordExposures', exposureProgram(events), Number.POSITIVE_INFINITY);
   }
 
   /** Runs a write program on the writer thread, or inline; a failed guard is a stale config version. */
