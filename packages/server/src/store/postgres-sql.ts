@@ -13,19 +13,15 @@ export const CONFIG_CHANNEL = 'sortition_config';
 
 /** All SQL of the store, with the quoted schema name filled in once. */
 export function statements(s: string) {
-  return {
-    getAssignments: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
-      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(unit_type, unit, experiment, ord)
-      JOIN ${s}.assignments a ON a.unit_type = k.unit_type AND a.unit = k.unit AND a.experiment = k.experiment
-      ORDER BY k.ord, a.lineage`,
-    // RETURNING lists only the rows this statement inserted; the others lost to an earlier row.
-    // Guard: nothing is inserted unless $11 (the batch's oldest config version) is at least the
-    // head. FOR SHARE makes a concurrent appendConfig (which updates the head row) wait for this
-    // insert to commit, and makes this insert wait for an appendConfig in flight and then re-read the
-    // head it committed (READ COMMITTED re-checks a locked row's newest version), so no first
-    // assignment under version v can commit after version v + 1 has.
-    insertAssignments: `WITH head AS (SELECT version FROM ${s}.config_head WHERE id = 1 FOR SHARE)
-      INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
+  // The first-assignment insert of insertAssignments and enroll. Guard: nothing is inserted unless
+  // $11 (the batch's oldest config version) is at least the head. FOR SHARE makes a concurrent
+  // appendConfig (which updates the head row) wait for this insert to commit, and makes this insert
+  // wait for an appendConfig in flight and then re-read the head it committed (READ COMMITTED
+  // re-checks a locked row's newest version), so no first assignment under version v can commit
+  // after version v + 1 has. RETURNING lists only the rows this statement inserted; the others
+  // lost to an earlier row.
+  const head = `head AS (SELECT version FROM ${s}.config_head WHERE id = 1 FOR SHARE)`;
+  const guardedInsert = (returning: string): string => `INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
       SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                   $7::integer[], $8::integer[], $9::integer[], $10::bigint[])
@@ -33,22 +29,19 @@ export function statements(s: string) {
       WHERE NOT EXISTS (SELECT 1 FROM head WHERE head.version > $11::integer)
       ORDER BY ord
       ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING
-      RETURNING unit_type, unit, experiment, lineage`,
+      RETURNING ${returning}`;
+  return {
+    getAssignments: `SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}
+      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(unit_type, unit, experiment, ord)
+      JOIN ${s}.assignments a ON a.unit_type = k.unit_type AND a.unit = k.unit AND a.experiment = k.experiment
+      ORDER BY k.ord, a.lineage`,
+    insertAssignments: `WITH ${head} ${guardedInsert('unit_type, unit, experiment, lineage')}`,
     configHead: `SELECT version FROM ${s}.config_head WHERE id = 1`,
     // insertAssignments (same guard), and in the same statement the exposure of each row it
     // inserted whose enrollment asked for one ($12: at, null for none; $13: source), in key order.
     // Inserted rows are distinct keys, so no exposure row is touched twice.
-    enroll: `WITH head AS (SELECT version FROM ${s}.config_head WHERE id = 1 FOR SHARE),
-      ins AS (
-        INSERT INTO ${s}.assignments (${ASSIGNMENT_COLUMNS})
-        SELECT ${ASSIGNMENT_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::integer[], $8::integer[], $9::integer[], $10::bigint[])
-          WITH ORDINALITY AS t(${ASSIGNMENT_COLUMNS}, ord)
-        WHERE NOT EXISTS (SELECT 1 FROM head WHERE head.version > $11::integer)
-        ORDER BY ord
-        ON CONFLICT (unit_type, unit, experiment, lineage) DO NOTHING
-        RETURNING unit_type, unit, experiment, lineage, phase, variant, slot, config_version),
+    enroll: `WITH ${head},
+      ins AS (${guardedInsert('unit_type, unit, experiment, lineage, phase, variant, slot, config_version')}),
       exposed AS (
         INSERT INTO ${s}.exposures AS e (${EXPOSURE_COLUMNS})
         SELECT i.unit_type, i.unit, i.experiment, i.phase, i.variant, i.slot, i.config_version, w.at, w.source, 1, w.at
