@@ -32,24 +32,37 @@ export class WriteGuardFailed extends Error {
   }
 }
 
+/**
+ * The body of the step runner `(statement, steps) => results`, as text: the writer thread is
+ * evaluated code, so this one text is what both executors run. A failed guard throws an error
+ * carrying `guard` (the value read).
+ */
+const RUN_STEPS = `return steps.map((s) => {
+  const st = statement(s.statement);
+  if (s.kind === 'run') return st.run(...s.params).changes;
+  const row = st.get(...s.params) ?? null;
+  if (s.kind === 'get') return row;
+  const value = Number(row === null ? 0 : (row[s.field] ?? 0));
+  if (value > s.max) throw Object.assign(new Error('write guard failed'), { guard: value });
+  return value;
+});`;
+
+type StepRunner = (statement: (name: string) => Database.Statement<unknown[], unknown>, steps: readonly WriteStep[]) => unknown[];
+// The same text the writer thread evaluates.
+const runSteps = new Function('statement', 'steps', RUN_STEPS) as StepRunner;
+
 /** Runs `steps` on `db` in one IMMEDIATE transaction (the store's own connection). */
 export function runInline(db: Database.Database, statement: (name: string) => Database.Statement<unknown[], unknown>, steps: readonly WriteStep[]): unknown[] {
-  return db
-    .transaction(() =>
-      steps.map((s) => {
-        const st = statement(s.statement);
-        if (s.kind === 'run') return st.run(...s.params).changes;
-        const row = (st.get(...s.params) ?? null) as Record<string, unknown> | null;
-        if (s.kind === 'get') return row;
-        const value = Number(row?.[s.field] ?? 0);
-        if (value > s.max) throw new WriteGuardFailed(value);
-        return value;
-      }),
-    )
-    .immediate();
+  try {
+    return db.transaction(() => runSteps(statement, steps)).immediate();
+  } catch (error) {
+    const guard = (error as { guard?: unknown }).guard;
+    if (typeof guard === 'number') throw new WriteGuardFailed(guard);
+    throw error;
+  }
 }
 
-/** The writer thread (CommonJS, evaluated: it runs the same from src and dist). Mirrors runInline. */
+/** The writer thread (CommonJS, evaluated: it runs the same from src and dist). */
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
@@ -67,15 +80,8 @@ const statement = (name) => {
   }
   return st;
 };
-const program = db.transaction((steps) => steps.map((s) => {
-  const st = statement(s.statement);
-  if (s.kind === 'run') return st.run(...s.params).changes;
-  const row = st.get(...s.params) ?? null;
-  if (s.kind === 'get') return row;
-  const value = Number(row === null ? 0 : (row[s.field] ?? 0));
-  if (value > s.max) { const e = new Error('guard'); e.guard = value; throw e; }
-  return value;
-}));
+const runSteps = new Function('statement', 'steps', workerData.runSteps);
+const program = db.transaction((steps) => runSteps(statement, steps));
 parentPort.on('message', (m) => {
   if (m.type === 'close') {
     db.close();
@@ -108,7 +114,7 @@ export class SqliteWriter {
     const module = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER, {
       eval: true,
-      workerData: { filename, module, busyTimeoutMs: options.busyTimeoutMs, statements: options.statements, noAutoCheckpoint: options.noAutoCheckpoint },
+      workerData: { filename, module, busyTimeoutMs: options.busyTimeoutMs, statements: options.statements, noAutoCheckpoint: options.noAutoCheckpoint, runSteps: RUN_STEPS },
     });
     this.worker.on('message', (reply: Reply) => {
       const w = this.waiting.get(reply.id);
