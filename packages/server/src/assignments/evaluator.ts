@@ -34,14 +34,13 @@
  *    become one row update per window), so a crash loses at most the counts not yet written,
  *    never an assignment or a first exposure.
  */
-import { activePhase, assign, type Assignment, type Attributes, type CompiledConfig, type CompiledExperiment, type ExposureEvent, type StickyRecord } from '@sortition/core';
+import { activePhase, assign, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type StickyRecord } from '@sortition/core';
 import type { AssignmentKey, EnrollOutcome, Enrollment, Store, StoredAssignment } from '../store/types.js';
 import { Batcher } from './batcher.js';
 import { GenerationalCache } from './cache.js';
 import { ExposureLedger, FIRST, type FlushOptions } from './exposure-ledger.js';
 import { addRecord, dropAbsent, emptyUnitState, findPair, findRecord, SEP, setAbsent, unitKeyOf, type UnitState } from './unit-state.js';
 
-export type { FlushOptions };
 
 export interface EvaluateRequest {
   readonly units: Readonly<Record<string, unknown>>;
@@ -92,11 +91,6 @@ interface PendingWrite {
 const SLOT_DECIDED = new Set(['HOLDOUT', 'NOT_ALLOCATED', 'PHASE_EXCLUDED']);
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 const SERVER = 'server';
-
-function lineageOf(experiment: CompiledExperiment, now: number): string | null {
-  const phase = activePhase(experiment, now);
-  return phase === undefined ? null : experiment.phases[phase.lineageStart]!.id;
-}
 
 /** The canonical (NFC) form of a unit id, as the core computes it for exposures and records. */
 function canonicalUnit(raw: string): string {
@@ -154,8 +148,9 @@ export class Evaluator {
       if (experiment === undefined) continue;
       const unitType = experiment.layer.unit;
       const raw = units[unitType];
-      const lineage = lineageOf(experiment, now);
-      if (typeof raw !== 'string' || lineage === null) continue;
+      const phase = activePhase(experiment, now);
+      if (typeof raw !== 'string' || phase === undefined) continue;
+      const lineage = experiment.phases[phase.lineageStart]!.id;
       let unitKey: string;
       if (unitType === lastType && raw === lastRaw && lastKey !== '') unitKey = lastKey;
       else {
@@ -171,7 +166,7 @@ export class Evaluator {
       const record = findRecord(state, key, lineage);
       if (record !== undefined) sticky[i] = record;
       else {
-        const absence = this.singleWriter ? lineage : `${lineage}${SEP}${config.version}${SEP}${activePhase(experiment, now)!.id}`;
+        const absence = this.singleWriter ? lineage : `${lineage}${SEP}${config.version}${SEP}${phase.id}`;
         if (findPair(state.absent, key, absence) < 0) {
           if (this.writeFirst && mode === 'enroll') {
             const fresh = assign(config, { experiment: key, units, attributes, now, sticky: null, mode });

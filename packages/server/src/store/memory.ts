@@ -50,17 +50,21 @@ export class MemoryStore implements Store {
   }
 
   async insertAssignments(records: readonly StoredAssignment[]): Promise<StoredAssignment[]> {
-    const oldest = oldestVersion(records);
-    if (oldest < this.configs.length) throw new StaleConfigError(oldest, this.configs.length);
+    this.refuseStale(records);
     return records.map((record) => this.insertOne(record).assignment);
   }
 
   async enroll(enrollments: readonly Enrollment[]): Promise<EnrollOutcome[]> {
-    const oldest = oldestVersion(enrollments.map((e) => e.assignment));
-    if (oldest < this.configs.length) throw new StaleConfigError(oldest, this.configs.length);
+    this.refuseStale(enrollments.map((e) => e.assignment));
     const outcomes = enrollments.map((e) => this.insertOne(e.assignment));
     await this.recordExposures(enrollments.flatMap((e, i) => enrollmentExposure(e, outcomes[i]!.assignment) ?? []));
     return outcomes;
+  }
+
+  /** First assignments are stored only under the latest config version. */
+  private refuseStale(records: readonly StoredAssignment[]): void {
+    const oldest = oldestVersion(records);
+    if (oldest < this.configs.length) throw new StaleConfigError(oldest, this.configs.length);
   }
 
   private insertOne(record: StoredAssignment): EnrollOutcome {
