@@ -40,6 +40,8 @@ function docVersion(doc: unknown): unknown {
 export class ConfigHistory {
   private cached: CurrentConfig | null = null;
   private refreshing: Promise<boolean> | null = null;
+  /** The load that runs once the one in flight is done, for callers that came during it. */
+  private following: Promise<boolean> | null = null;
   private readonly listeners = new Set<(current: CurrentConfig) => void>();
 
   constructor(private readonly store: Store) {}
@@ -50,14 +52,24 @@ export class ConfigHistory {
   }
 
   /**
-   * Loads the latest version if it changed; returns whether it did. Concurrent callers (requests
-   * refused under a replaced version, the poller) share one load.
+   * Loads the latest version if it changed; returns whether it did. The load always reads the
+   * store after this call: if one is in flight (it may have read before), one more runs after it.
+   * Concurrent callers (requests refused under a replaced version, the poller) share these loads.
    */
   refresh(): Promise<boolean> {
-    this.refreshing ??= this.load().finally(() => {
-      this.refreshing = null;
-    });
-    return this.refreshing;
+    if (this.refreshing === null) {
+      this.refreshing = this.load().finally(() => {
+        this.refreshing = null;
+      });
+      return this.refreshing;
+    }
+    this.following ??= this.refreshing
+      .catch(() => false) // its failure is reported to its own callers; this load tries again
+      .then(() => {
+        this.following = null;
+        return this.refresh();
+      });
+    return this.following;
   }
 
   private async load(): Promise<boolean> {

@@ -79,16 +79,12 @@ async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: Evalua
  * instance: store/errors.ts). A second refusal is a 503 the client may retry.
  */
 async function underLatestConfig<T>(ctx: AppContext, run: (current: CurrentConfig) => Promise<T>): Promise<T> {
-  let stale: number;
   try {
     return await run(requireConfig(ctx));
   } catch (error) {
     if (!(error instanceof StaleConfigError)) throw error;
-    stale = error.configVersion;
   }
   await ctx.history.refresh();
-  // A load already in flight may have read the store before the newer version was committed.
-  if (requireConfig(ctx).compiled.version <= stale) await ctx.history.refresh();
   try {
     return await run(requireConfig(ctx));
   } catch (error) {
