@@ -108,6 +108,7 @@ class Child {
     this.inbox = [];
     this.waiting = null;
     this.exited = null;
+    this.finished = false;
     this.process = fork(fileURLToPath(import.meta.url), ['--child', impl.id, '--ids', String(options.ids)], {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -121,8 +122,14 @@ class Child {
     this.process.on('message', (message) => this.deliver(message));
     this.process.on('exit', (code, signal) => {
       this.exited = `child exited with ${signal ?? `code ${code}`}`;
-      this.deliver({ type: 'error', message: this.exited });
+      if (!this.finished) this.deliver({ type: 'error', message: this.exited });
     });
+  }
+
+  /** The measurement is over (the child replied to 'close'): end the child; its exit is expected now. */
+  finish() {
+    this.finished = true;
+    if (this.exited === null) this.process.kill();
   }
 
   deliver(message) {
@@ -189,8 +196,10 @@ async function measureAll(options) {
   for (const run of runs) {
     if (run.error !== null) continue;
     const reply = await run.child.request('close');
-    if (reply.type === 'closed') run.closed = reply;
-    else failed(run, reply.message);
+    if (reply.type === 'closed') {
+      run.closed = reply;
+      run.child.finish();
+    } else failed(run, reply.message);
   }
   return runs;
 }

@@ -100,7 +100,8 @@ function collectGarbage() {
  * The child's side of the protocol with run.mjs. Replies to the parent's messages in order:
  *   (start)          -> { type: 'ready', setupMs, async, notes }
  *   { cmd: 'pass' }  -> { type: 'pass', ns, counts, firstOther }
- *   { cmd: 'close' } -> { type: 'closed', network }
+ *   { cmd: 'close' } -> { type: 'closed', network }, after which the parent kills the child (SDK
+ *                       clients may leave timers or sockets behind)
  * Any failure -> { type: 'error', message } and the child exits.
  */
 export async function serveChild(id, count) {
@@ -131,9 +132,9 @@ export async function serveChild(id, count) {
         } else if (message.cmd === 'close') {
           network.phase = 'close';
           if (typeof instance.close === 'function') await instance.close();
+          // The parent ends this process once it has read the reply. Exiting here instead raced the
+          // reply: the parent could see the exit before the message and count the run as failed.
           await send({ type: 'closed', network: network.connections });
-          // SDK clients may leave timers or sockets behind; the measurement is done, so leave regardless.
-          process.exit(0);
         } else {
           throw new Error(`unknown command ${JSON.stringify(message)}`);
         }
