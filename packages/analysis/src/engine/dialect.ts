@@ -32,6 +32,12 @@ export interface Dialect {
   epochMs(tsExpr: string): string;
   /** The value of `valueExpr` at the earliest `tsExpr` in the group (ties: the smallest value, NULLs last). */
   valueAtFirst(valueExpr: string, tsExpr: string): string;
+  /**
+   * Whether the engine has ASOF JOIN (the latest right row at or before each left row): DuckDB's
+   * took about half the time of a join of every earlier exposure and a row_number() window, which
+   * PostgreSQL runs instead.
+   */
+  readonly asofJoin: boolean;
 }
 
 export const duckdbDialect: Dialect = {
@@ -50,6 +56,7 @@ export const duckdbDialect: Dialect = {
   dayText: (dateExpr) => `strftime(${dateExpr}, '%Y-%m-%d')`,
   epochMs: (tsExpr) => `epoch_ms(${tsExpr})`,
   valueAtFirst: (valueExpr, tsExpr) => `arg_min(${valueExpr}, {'t': ${tsExpr}, 'v': COALESCE(${valueExpr}, 9223372036854775807)})`,
+  asofJoin: true,
 };
 
 export const postgresDialect: Dialect = {
@@ -69,6 +76,7 @@ export const postgresDialect: Dialect = {
   dayText: (dateExpr) => `to_char(${dateExpr}, 'YYYY-MM-DD')`,
   epochMs: (tsExpr) => `CAST(round(extract(epoch FROM ${tsExpr}) * 1000) AS BIGINT)`,
   valueAtFirst: (valueExpr, tsExpr) => `(array_agg(${valueExpr} ORDER BY ${tsExpr}, ${valueExpr} NULLS LAST))[1]`,
+  asofJoin: false,
 };
 
 export function dialectFor(name: DialectName): Dialect {

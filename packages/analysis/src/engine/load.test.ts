@@ -123,6 +123,57 @@ describe('load: validation rules in SQL', () => {
     expect(r.srm[0]?.status).toBe('insufficient-data');
   });
 
+  it('counts a config_version that is not an integer, where DuckDB would round it or read an exponent', async () => {
+    const header = 'unit_id,experiment,variant,timestamp,config_version';
+    const versions = ['1.5', '1e3', ' 7 ', '-3', '+4', '2.0', '99999999999999999999', '12'];
+    const csv = [header, ...versions.map((v, i) => `u${i},exp,${i % 2 === 0 ? 'control' : 'treatment'},2024-01-01T00:00:00Z,${v}`)].join('\n');
+    await writeFile(join(dir, 'versions.csv'), csv);
+    const events = { rows: [{ unit_id: 'u0', timestamp: '2024-01-02T00:00:00Z', metric: 'm', value: 1 }] };
+    const r = await analyze({ exposures: { path: join(dir, 'versions.csv') }, events, experiment: 'exp', allowBadRows: true });
+    const v = r.inputs.exposures.violations.find((x) => x.rule === 'config_version_invalid');
+    // 1.5, 1e3, 2.0 (text: digits only) and a value beyond BIGINT; ' 7 ', -3, +4 and 12 are integers.
+    expect(v?.count).toBe(4);
+    expect(v?.examples.map((e) => e.row)).toEqual([1, 2, 6, 7]);
+
+    // Typed Parquet: a DOUBLE with a fraction is refused, an integral DOUBLE is its integer, a BIGINT is never checked.
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const doubles = join(dir, 'versions-double.parquet');
+    const bigints = join(dir, 'versions-bigint.parquet');
+    try {
+      await connection.run(`COPY (SELECT 'u' || i AS unit_id, 'exp' AS experiment, CASE WHEN i % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant, 1704067200000 + i AS timestamp, CAST(i AS DOUBLE) + CASE WHEN i = 3 THEN 0.5 ELSE 0 END AS config_version FROM range(6) t(i)) TO '${doubles}' (FORMAT parquet)`);
+      await connection.run(`COPY (SELECT 'u' || i AS unit_id, 'exp' AS experiment, CASE WHEN i % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant, 1704067200000 + i AS timestamp, CAST(i AS BIGINT) AS config_version FROM range(6) t(i)) TO '${bigints}' (FORMAT parquet)`);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+    const d = await analyze({ exposures: { path: doubles }, events, experiment: 'exp', allowBadRows: true });
+    expect(d.inputs.exposures.violations.map((x) => [x.rule, x.count, x.examples.map((e) => e.values['config_version'])])).toEqual([['config_version_invalid', 1, ['3.5']]]);
+    const b = await analyze({ exposures: { path: bigints }, events, experiment: 'exp' });
+    expect(b.inputs.exposures.badRows).toBe(0);
+  });
+
+  it('takes an id of spaces as empty, and one that only starts with a space as an id', async () => {
+    const rows = [
+      { unit_id: '   ', experiment: 'exp', variant: 'control', timestamp: '2024-01-01T00:00:00Z' },
+      { unit_id: ' a', experiment: 'exp', variant: 'control', timestamp: '2024-01-01T00:00:00Z' },
+      { unit_id: 'b', experiment: 'exp', variant: ' ', timestamp: '2024-01-01T00:00:00Z' },
+      { unit_id: 'c', experiment: 'exp', variant: 'treatment ', timestamp: '2024-01-01T00:00:00Z' },
+      { unit_id: '', experiment: 'exp', variant: 'treatment', timestamp: '2024-01-01T00:00:00Z' },
+    ];
+    const events = [
+      { unit_id: ' a', timestamp: '2024-01-02T00:00:00Z', metric: '  ', value: 1 },
+      { unit_id: ' a', timestamp: '2024-01-02T00:00:00Z', metric: ' m', value: 2 },
+      { unit_id: '  ', timestamp: '2024-01-02T00:00:00Z', metric: 'm', value: 3 },
+    ];
+    const r = await analyze({ exposures: { rows }, events: { rows: events }, experiment: 'exp', allowBadRows: true });
+    const counts = (v: readonly { rule: string; count: number }[]): Record<string, number> => Object.fromEntries(v.map((x) => [x.rule, x.count]));
+    expect(counts(r.inputs.exposures.violations)).toEqual({ unit_id_empty: 2, variant_empty: 1 });
+    expect(counts(r.inputs.events.violations)).toEqual({ unit_id_empty: 1, metric_empty: 1 });
+    expect(r.units.total).toBe(2);
+    expect(r.metrics.map((m) => m.metric)).toEqual([' m']);
+  });
+
   it('picks the format by extension, or fails naming the fix', () => {
     expect(detectFormat({ path: 'x.CSV' })).toBe('csv');
     expect(detectFormat({ path: 'x.ndjson' })).toBe('jsonl');

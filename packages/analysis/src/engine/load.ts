@@ -87,7 +87,7 @@ export async function prepareInput(connection: DuckDBConnection, kind: InputKind
   if (kind === 'exposures') {
     select.push(`NULLIF(${text('phase')}, '') AS phase`, `NULLIF(${text('source')}, '') AS source`);
     if (columns.has('config_version')) {
-      select.push(`TRY_CAST(${ref('config_version')} AS BIGINT) AS config_version`, `NULLIF(trim(${text('config_version')}), '') AS config_version_raw`);
+      select.push(`${configVersionSql(ref('config_version'), typeOf('config_version'))} AS config_version`, `NULLIF(trim(${text('config_version')}), '') AS config_version_raw`);
     } else {
       select.push('CAST(NULL AS BIGINT) AS config_version', 'CAST(NULL AS VARCHAR) AS config_version_raw');
     }
@@ -101,10 +101,28 @@ export async function prepareInput(connection: DuckDBConnection, kind: InputKind
 
   const checked = `sortition_${kind}_checked`;
   const src = kind === 'exposures' ? SOURCES.exposures : SOURCES.events;
-  const rules = kind === 'exposures' ? exposureRules(columns.has('config_version')) : eventRules(duckdbDialect);
+  // A column of a type that always fits a BIGINT cannot break the config_version rule: not checked.
+  const checkConfigVersion = columns.has('config_version') && !FITS_BIGINT.test(typeOf('config_version'));
+  const rules = kind === 'exposures' ? exposureRules(checkConfigVersion) : eventRules(duckdbDialect);
   await execute(connection, `CREATE OR REPLACE VIEW ${checked} AS SELECT ${select.join(', ')} FROM ${reader}`);
   await execute(connection, `CREATE OR REPLACE VIEW ${src} AS SELECT * FROM ${checked}`);
   return { base: { kind, source: label, format, optionalColumns }, rules, checked };
+}
+
+/** Integer types whose every value is a BIGINT. */
+const FITS_BIGINT = /^(BIGINT|INTEGER|SMALLINT|TINYINT|UINTEGER|USMALLINT|UTINYINT)$/;
+
+/**
+ * config_version as a BIGINT, NULL when the value is not an integer (the rule then counts the
+ * row). DuckDB's casts round ('1.5' and 1.5 both become 2) and read '1e3' as 1000, so text must
+ * be digits with an optional sign, and a floating-point or decimal value must have no fraction.
+ */
+function configVersionSql(ref: string, type: string): string {
+  if (FITS_BIGINT.test(type)) return `CAST(${ref} AS BIGINT)`;
+  if (/^(UBIGINT|HUGEINT|UHUGEINT)$/.test(type)) return `TRY_CAST(${ref} AS BIGINT)`;
+  if (/^(DOUBLE|FLOAT|REAL|DECIMAL)/.test(type)) return `CASE WHEN ${ref} = trunc(${ref}) THEN TRY_CAST(${ref} AS BIGINT) END`;
+  const t = `trim(CAST(${ref} AS VARCHAR))`;
+  return `CASE WHEN regexp_full_match(${t}, '[+-]?[0-9]+') THEN TRY_CAST(${t} AS BIGINT) END`;
 }
 
 function readerSql(format: InputFormat, path: string): string {

@@ -11,7 +11,16 @@ export interface Rule {
   readonly sql: string;
 }
 
-const nonEmpty = (column: string): Rule => ({ name: `${column}_empty`, description: `${column} is missing or empty`, sql: `(${column} IS NULL OR trim(${column}) = '')` });
+/**
+ * True when a text expression is NULL, empty or only spaces (what trim removes, in both engines).
+ * Only a value that starts with a space is trimmed: the prefix test is the cheaper one, and at 10M
+ * exposures the trims of every id took about 40% of the pass that computes the validation mask.
+ */
+export function blank(expr: string): string {
+  return `(${expr} IS NULL OR ${expr} = '' OR (${expr} LIKE ' %' AND trim(${expr}) = ''))`;
+}
+
+const nonEmpty = (column: string): Rule => ({ name: `${column}_empty`, description: `${column} is missing or empty`, sql: blank(column) });
 
 const TIMESTAMP_RULE: Rule = { name: 'timestamp_invalid', description: 'timestamp is missing or not an ISO 8601 date-time or integer epoch milliseconds', sql: '(ts IS NULL)' };
 

@@ -8,6 +8,7 @@
 // group row variable-sized, which measured about 1.5× the CPU of this pass at 50M events (and more
 // wall time under a memory limit); the names come back from the small dictionary at the end.
 import { type Dialect } from './dialect.js';
+import { blank } from './rules.js';
 import { capped, capSteps, thresholdJoin } from './script-caps.js';
 import { seriesStep } from './script-series.js';
 import { quoteLiteral } from './sql.js';
@@ -17,7 +18,7 @@ import { SOURCES, TABLES, type ScriptSpec, type Step } from './script-types.js';
 function metricsStep(spec: ScriptSpec): Step {
   const body =
     spec.metrics === null
-      ? `SELECT metric, CAST(row_number() OVER () AS INTEGER) AS m FROM (SELECT DISTINCT metric FROM ${SOURCES.events} WHERE metric IS NOT NULL AND trim(metric) <> '') d`
+      ? `SELECT metric, CAST(row_number() OVER () AS INTEGER) AS m FROM (SELECT DISTINCT metric FROM ${SOURCES.events} WHERE NOT ${blank('metric')}) d`
       : spec.metrics.length === 0
         ? 'SELECT CAST(NULL AS VARCHAR) AS metric, CAST(NULL AS INTEGER) AS m WHERE 1 = 0'
         : `SELECT CAST(metric AS VARCHAR) AS metric, CAST(m AS INTEGER) AS m FROM (VALUES ${spec.metrics.map((name, i) => `(${quoteLiteral(name)}, ${i + 1})`).join(', ')}) AS d(metric, m)`;
@@ -54,12 +55,12 @@ SELECT ${keys}, count(*) AS n_rows,
        sum(value) FILTER (WHERE post) AS y, sum(value) FILTER (WHERE pre) AS x, bit_or(f) AS f${convTs}
 FROM (SELECT CASE WHEN a THEN uid END AS uk, m,
              CASE WHEN a THEN cell WHEN ok THEN 0
-                  ELSE -(CASE WHEN tbad THEN 1 ELSE 0 END + CASE WHEN vbad THEN 2 ELSE 0 END + CASE WHEN cell IS NULL AND (unit_id IS NULL OR trim(unit_id) = '') THEN 4 ELSE 0 END) END AS k,
+                  ELSE -(CASE WHEN tbad THEN 1 ELSE 0 END + CASE WHEN vbad THEN 2 ELSE 0 END + CASE WHEN cell IS NULL AND ${blank('unit_id')} THEN 4 ELSE 0 END) END AS k,
              a AND ts >= first_ts AS post, a AND ts < first_ts AS pre, value, ts,
              CAST(CASE WHEN a AND value > 0 THEN CASE WHEN ts >= first_ts THEN ${FLAG.post} ELSE ${FLAG.pre} END ELSE 0 END AS SMALLINT) AS f${xts}
       FROM (SELECT j.*, ok AND m > 0 AS a
             FROM (SELECT e.unit_id, e.ts, e.value, u.uid, u.first_ts, u.cell, u.xo, tbad, vbad, u.cell IS NOT NULL AND NOT tbad AND NOT vbad AS ok,
-                         COALESCE(d.m, CASE WHEN e.metric IS NULL OR trim(e.metric) = '' THEN -1 ELSE 0 END) AS m
+                         COALESCE(d.m, CASE WHEN ${blank('e.metric')} THEN -1 ELSE 0 END) AS m
                   FROM (SELECT unit_id, metric, ts, value, ts IS NULL AS tbad, (value IS NULL OR NOT ${dialect.isFinite('value')}) AS vbad FROM ${V}) e
                   LEFT JOIN ${TABLES.units} u ON u.unit_id = e.unit_id
                   LEFT JOIN ${TABLES.metrics} d ON d.metric = e.metric) j) r0) r
@@ -77,7 +78,12 @@ GROUP BY ${keys}`,
       name: TABLES.nv,
       returnsRows: false,
       comment: "for each event time of a crossover unit, the variant of the unit's latest exposure at or before it (ties: the smaller variant)",
-      sql: `CREATE TEMP TABLE ${TABLES.nv} AS
+      sql: dialect.asofJoin
+        ? `CREATE TEMP TABLE ${TABLES.nv} AS
+SELECT r.uk, r.xts, x.variant
+FROM (SELECT DISTINCT uk, xts FROM ${TABLES.ue} WHERE xts IS NOT NULL) r
+ASOF JOIN (SELECT uid, ts, min(${dialect.bytes('variant')}) AS variant FROM ${TABLES.xexp} GROUP BY uid, ts) x ON x.uid = r.uk AND x.ts <= r.xts`
+        : `CREATE TEMP TABLE ${TABLES.nv} AS
 SELECT uk, xts, variant
 FROM (SELECT r.uk, r.xts, x.variant, row_number() OVER (PARTITION BY r.uk, r.xts ORDER BY x.ts DESC, ${dialect.bytes('x.variant')}) AS rn
       FROM (SELECT DISTINCT uk, xts FROM ${TABLES.ue} WHERE xts IS NOT NULL) r JOIN ${TABLES.xexp} x ON x.uid = r.uk AND x.ts <= r.xts) j

@@ -31,6 +31,8 @@ export interface Step {
   /** True when the step returns rows the engine reads. */
   readonly returnsRows: boolean;
   readonly comment: string;
+  /** Set on the steps that drop a table no later step reads (rendered as such by renderScript). */
+  readonly drops?: string;
 }
 
 /** Temp tables the script creates, prefixed so they cannot shadow a user's tables. */

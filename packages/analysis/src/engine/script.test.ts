@@ -28,11 +28,18 @@ describe('buildScript', () => {
     expect(stepSql(SPEC, TABLES.pu)).toContain('(f & 1) <> 0 AS cy, (f & 2) <> 0 AS cx');
   });
 
+  it("finds the naive view's variant per event time with ASOF JOIN in DuckDB, with a window in PostgreSQL", () => {
+    expect(stepSql(SPEC, TABLES.nv)).toContain('ASOF JOIN');
+    const pg = buildScript(postgresDialect, SPEC).find((s) => s.name === TABLES.nv)?.sql ?? '';
+    expect(pg).not.toContain('ASOF');
+    expect(pg).toContain('row_number() OVER (PARTITION BY r.uk, r.xts ORDER BY x.ts DESC');
+  });
+
   it('numbers the metrics asked for, or every non-blank metric of the events, before the pass', () => {
     const names = buildScript(duckdbDialect, SPEC).map((s) => s.name);
     expect(names.indexOf(TABLES.metrics)).toBeLessThan(names.indexOf(TABLES.ue));
     expect(stepSql(SPEC, TABLES.metrics)).toContain("VALUES ('revenue', 1), ('it''s', 2)");
-    expect(stepSql({ ...SPEC, metrics: null }, TABLES.metrics)).toContain("SELECT DISTINCT metric FROM sortition_events_src WHERE metric IS NOT NULL AND trim(metric) <> ''");
+    expect(stepSql({ ...SPEC, metrics: null }, TABLES.metrics)).toContain("SELECT DISTINCT metric FROM sortition_events_src WHERE NOT (metric IS NULL OR metric = '' OR (metric LIKE ' %' AND trim(metric) = ''))");
     expect(stepSql({ ...SPEC, metrics: [] }, TABLES.metrics)).toContain('WHERE 1 = 0');
   });
 });

@@ -31,5 +31,5 @@ export function buildScript(dialect: Dialect, spec: ScriptSpec): Step[] {
 
 /** The script as text: each step with its comment, for `sortition analyze --print-sql`. */
 export function renderScript(steps: readonly Step[]): string {
-  return steps.map((s) => `-- ${s.returnsRows ? `result "${s.name}"` : `table ${s.name}`}: ${s.comment}\n${s.sql.trim()};\n`).join('\n');
+  return steps.map((s) => `-- ${s.returnsRows ? `result "${s.name}"` : s.drops === undefined ? `table ${s.name}` : `drop ${s.drops}`}: ${s.comment}\n${s.sql.trim()};\n`).join('\n');
 }
