@@ -26,6 +26,8 @@
  *    nothing about and whose slot gives it a variant is not read first: its first assignment is
  *    written at once (insert-or-keep), which returns the stored record if there is one, and the unit
  *    is evaluated again with it. A first assignment and its exposure then take one round trip.
+ *  - A unit's slots (an HMAC each) are remembered in its cache entry (slot-memo.ts): a returning
+ *    unit is answered without computing one.
  *  - First exposures per (unit, experiment, phase) are committed before the response (a first
  *    assignment and its exposure share one commit); a request that serves a unit whose first
  *    exposure another request is still writing waits for that commit. Repeats only raise a
@@ -34,11 +36,12 @@
  *    become one row update per window), so a crash loses at most the counts not yet written,
  *    never an assignment or a first exposure.
  */
-import { activePhase, assign, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type StickyRecord } from '@sortition/core';
+import { activePhase, type Assignment, type Attributes, type CompiledConfig, type CompiledPhase, type ExposureEvent, type StickyRecord } from '@sortition/core';
 import type { AssignmentKey, EnrollOutcome, Enrollment, Store, StoredAssignment } from '../store/types.js';
 import { Batcher } from './batcher.js';
 import { GenerationalCache } from './cache.js';
 import { ExposureLedger, FIRST, type FlushOptions } from './exposure-ledger.js';
+import { SlotMemo } from './slot-memo.js';
 import { addRecord, dropAbsent, emptyUnitState, findPair, findRecord, SEP, setAbsent, unitKeyOf, type UnitState } from './unit-state.js';
 
 
@@ -92,6 +95,31 @@ const SLOT_DECIDED = new Set(['HOLDOUT', 'NOT_ALLOCATED', 'PHASE_EXCLUDED']);
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 const SERVER = 'server';
 
+/** The first assignment `r` (a stickyWrite) of request index `i`, to be stored with its exposure when `exposing`. */
+function pendingWrite(config: CompiledConfig, i: number, r: Assignment, lineage: string, unitKey: string | null, now: number, exposing: boolean): PendingWrite {
+  const unitType = config.experiments.get(r.experiment)!.layer.unit;
+  const assignment: StoredAssignment = { ...r.stickyWrite!, unitType, unit: r.exposure!.unit, lineage };
+  return { index: i, unitKey: unitKey ?? unitKeyOf(unitType, r.exposure!.unit), enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } };
+}
+
+/**
+ * `record` with its experiment, lineage, phase and variant spelled with the config's own strings
+ * where the config has them. Records a store returns carry copies; the hot path compares these
+ * fields with the config's strings (findRecord, assign()), and equal strings that are one object
+ * compare without reading either.
+ */
+function withConfigStrings(config: CompiledConfig, record: StoredAssignment): StoredAssignment {
+  const experiment = config.experiments.get(record.experiment);
+  if (experiment === undefined) return record;
+  let { lineage, phase, variant } = record;
+  for (const p of experiment.phases) {
+    if (p.id === lineage) lineage = p.id;
+    if (p.id === phase) phase = p.id;
+  }
+  for (const v of experiment.variants) if (v.key === variant) variant = v.key;
+  return { ...record, experiment: experiment.key, lineage, phase, variant };
+}
+
 /** The canonical (NFC) form of a unit id, as the core computes it for exposures and records. */
 function canonicalUnit(raw: string): string {
   for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) > 0x7f) return raw.normalize('NFC');
@@ -106,7 +134,10 @@ export class Evaluator {
   private readonly writeFirst: boolean;
   private readonly writes: Batcher<Enrollment, EnrollOutcome>;
   private readonly exposures: ExposureLedger;
+  /** assign() with the slots of cached units remembered (slot-memo.ts). */
+  private readonly slots = new SlotMemo();
   private keysOf: { config: CompiledConfig; keys: readonly string[] } | null = null;
+  private readonly absenceKeys = new WeakMap<CompiledPhase, { readonly version: number; readonly key: string }>();
 
   constructor(
     private readonly store: Store,
@@ -139,9 +170,11 @@ export class Evaluator {
     let readAbsent: (string | null)[] | null = null;
     /** Per experiment: a first assignment computed without a read (writeFirst), else null. */
     let unread: (Assignment | null)[] | null = null;
+    // Experiments of the same unit (the usual request) share its key and cached state.
     let lastType = '';
     let lastRaw = '';
     let lastKey = '';
+    let lastState: UnitState | null = null;
     for (let i = 0; i < n; i++) {
       const key = keys[i]!;
       const experiment = config.experiments.get(key);
@@ -152,24 +185,28 @@ export class Evaluator {
       if (typeof raw !== 'string' || phase === undefined) continue;
       const lineage = experiment.phases[phase.lineageStart]!.id;
       let unitKey: string;
-      if (unitType === lastType && raw === lastRaw && lastKey !== '') unitKey = lastKey;
-      else {
+      let state: UnitState;
+      if (unitType === lastType && raw === lastRaw && lastState !== null) {
+        unitKey = lastKey;
+        state = lastState;
+      } else {
         unitKey = unitKeyOf(unitType, canonicalUnit(raw));
+        state = this.state(unitKey);
         lastType = unitType;
         lastRaw = raw;
         lastKey = unitKey;
+        lastState = state;
       }
       lineages[i] = lineage;
       unitKeys[i] = unitKey;
-      const state = this.state(unitKey);
       states[i] = state;
       const record = findRecord(state, key, lineage);
       if (record !== undefined) sticky[i] = record;
       else {
-        const absence = this.singleWriter ? lineage : `${lineage}${SEP}${config.version}${SEP}${phase.id}`;
+        const absence = this.singleWriter ? lineage : this.absenceKey(config, lineage, phase);
         if (findPair(state.absent, key, absence) < 0) {
           if (this.writeFirst && mode === 'enroll') {
-            const fresh = assign(config, { experiment: key, units, attributes, now, sticky: null, mode });
+            const fresh = this.slots.assign(config, { experiment: key, units, attributes, now, sticky: null, mode }, state);
             if (fresh.stickyWrite !== null) {
               (unread ??= new Array<Assignment | null>(n).fill(null))[i] = fresh;
               continue;
@@ -183,35 +220,30 @@ export class Evaluator {
     // Those computed without a read (writeFirst) are written while the misses are read.
     const results: Assignment[] = new Array<Assignment>(n);
     const exposing = mode === 'enroll' && request.exposure !== false;
-    const pending = (i: number, r: Assignment): PendingWrite => {
-      const unitType = config.experiments.get(r.experiment)!.layer.unit;
-      const assignment: StoredAssignment = { ...r.stickyWrite!, unitType, unit: r.exposure!.unit, lineage: lineages[i]! };
-      return { index: i, unitKey: unitKeys[i] ?? unitKeyOf(unitType, r.exposure!.unit), enrollment: { assignment, exposure: exposing ? { at: now, source: SERVER } : null } };
-    };
     let writes: PendingWrite[] | null = null;
     if (unread !== null) {
       for (let i = 0; i < n; i++) {
         const r = unread[i]!;
         if (r === null) continue;
         results[i] = r;
-        (writes ??= []).push(pending(i, r));
+        (writes ??= []).push(pendingWrite(config, i, r, lineages[i]!, unitKeys[i] ?? null, now, exposing));
       }
     }
     /** Indices whose write found a record of another phase stored: evaluated again, their exposure is recorded below. */
     let otherPhase: number[] | null = null;
     if (misses !== null && writes !== null) {
-      [readAbsent, otherPhase] = await Promise.all([this.load(misses, sticky, n), this.commit(config, request, now, mode, attributes, writes, results, exposing)]);
-    } else if (misses !== null) readAbsent = await this.load(misses, sticky, n);
+      [readAbsent, otherPhase] = await Promise.all([this.load(config, misses, sticky, n), this.commit(config, request, now, mode, attributes, writes, results, exposing)]);
+    } else if (misses !== null) readAbsent = await this.load(config, misses, sticky, n);
     else if (writes !== null) otherPhase = await this.commit(config, request, now, mode, attributes, writes, results, exposing);
 
     let late: PendingWrite[] | null = null;
     for (let i = 0; i < n; i++) {
       if (results[i] !== undefined) continue;
-      const r = assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode });
+      const r = this.slots.assign(config, { experiment: keys[i]!, units, attributes, now, sticky: sticky[i], mode }, states[i] ?? null);
       results[i] = r;
       const absence = readAbsent === null ? null : readAbsent[i]!;
       if (absence !== null && r.stickyStatus === 'none' && SLOT_DECIDED.has(r.reason)) setAbsent(states[i]!, r.experiment, absence);
-      if (r.stickyWrite !== null) (late ??= []).push(pending(i, r));
+      if (r.stickyWrite !== null) (late ??= []).push(pendingWrite(config, i, r, lineages[i]!, unitKeys[i] ?? null, now, exposing));
     }
     if (late !== null) {
       const lateOther = await this.commit(config, request, now, mode, attributes, late, results, exposing);
@@ -252,6 +284,19 @@ export class Evaluator {
   /** Exposure repeats buffered and not yet written (distinct unit, experiment and phase). */
   get bufferedCounts(): number {
     return this.exposures.bufferedCounts;
+  }
+
+  /**
+   * The absence key of `phase` (of the phase lineage `lineage`) under `config` with several writers: lineage, config
+   * version and phase (see the header). Made once per phase and version, so that cached absences
+   * compare by identity.
+   */
+  private absenceKey(config: CompiledConfig, lineage: string, phase: CompiledPhase): string {
+    const made = this.absenceKeys.get(phase);
+    if (made?.version === config.version) return made.key;
+    const key = `${lineage}${SEP}${config.version}${SEP}${phase.id}`;
+    this.absenceKeys.set(phase, { version: config.version, key });
+    return key;
   }
 
   /** Every experiment key of `config`, in config order (computed once per config). */
@@ -297,7 +342,7 @@ export class Evaluator {
    * writers, per experiment index the absence key of each read that found nothing and can still be
    * trusted (the caller caches it if the slot alone rules the unit out); otherwise null.
    */
-  private async load(misses: readonly Miss[], sticky: (StickyRecord | null)[], n: number): Promise<(string | null)[] | null> {
+  private async load(config: CompiledConfig, misses: readonly Miss[], sticky: (StickyRecord | null)[], n: number): Promise<(string | null)[] | null> {
     let readAbsent: (string | null)[] | null = null;
     const keys = misses.map((m) => m.key);
     const found = this.reads === null ? await this.readBatch(keys) : await this.reads.submitAll(keys);
@@ -305,7 +350,8 @@ export class Evaluator {
       // The entry may have been evicted (and recreated) while the read was in flight.
       const state = this.state(m.unitKey);
       let hit: StoredAssignment | undefined;
-      for (const record of found[j]!) {
+      for (const read of found[j]!) {
+        const record = withConfigStrings(config, read);
         addRecord(state, record);
         if (record.lineage === m.lineage) hit = record;
       }
@@ -337,7 +383,8 @@ export class Evaluator {
     const outcomes = await this.writes.submitAll(writes.map((w) => w.enrollment));
     let otherPhase: number[] | null = null;
     writes.forEach((w, j) => {
-      const { assignment: winner, stored } = outcomes[j]!;
+      const { assignment, stored } = outcomes[j]!;
+      const winner = withConfigStrings(config, assignment);
       const wrote = w.enrollment.assignment;
       const state = this.state(w.unitKey);
       addRecord(state, winner);
@@ -347,7 +394,7 @@ export class Evaluator {
       if (exposing && samePhase) this.exposures.markExposed(state, wrote.experiment, wrote.phase, null);
       if (!stored) {
         // A record was stored before this one: serve what is stored.
-        results[w.index] = assign(config, { experiment: wrote.experiment, units: request.units, attributes, now, sticky: winner, mode });
+        results[w.index] = this.slots.assign(config, { experiment: wrote.experiment, units: request.units, attributes, now, sticky: winner, mode }, state);
         if (!samePhase) (otherPhase ??= []).push(w.index);
       }
     });

@@ -2,6 +2,7 @@
  * What one process knows about one unit (the evaluator's per-unit cache entry), and the small
  * operations on it. Every fact in a UnitState stays true: see assignments/evaluator.ts.
  */
+import type { SlotFunction } from '@sortition/core';
 import type { ExposureInput, StoredAssignment } from '../store/types.js';
 
 /** Separates the parts of cache keys (unit type and unit id). */
@@ -29,6 +30,8 @@ export interface UnitState {
   writes: number;
   /** Repeat exposures not yet written; the state is then also in the ledger's dirty list. */
   pending: PendingCount[] | null;
+  /** Flat pairs [slot function, slot] of the unit's slots computed so far (slot-memo.ts), or null. */
+  slots: (SlotFunction | number)[] | null;
 }
 
 /** Repeat exposures of one (unit, experiment, phase) not yet written. */
@@ -39,7 +42,7 @@ export interface PendingCount extends Pick<ExposureInput, 'unitType' | 'unit' | 
 
 
 export function emptyUnitState(): UnitState {
-  return { records: [], absent: [], exposed: [], exposing: [], writes: 0, pending: null };
+  return { records: [], absent: [], exposed: [], exposing: [], writes: 0, pending: null, slots: null };
 }
 
 export function findRecord(state: UnitState, experiment: string, lineage: string): StoredAssignment | undefined {

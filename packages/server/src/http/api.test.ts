@@ -47,6 +47,34 @@ describe('service API', () => {
     expect((await t.call('POST', '/v1/keys', { key: read, body: { kind: 'admin', label: 'x' } })).status).toBe(403);
   });
 
+  it('answers a cached key only for the exact header it was looked up with, and checks its permission on every call', async () => {
+    expect((await evaluate('cache_1')).status).toBe(200);
+    // The same secret in headers the parser refuses is refused again, not served from the key cache.
+    for (const authorization of [`Bearer  ${sdk}`, `bearer ${sdk}`, `Bearer ${sdk}\tx`, `Bearer ${sdk.slice(0, -1)}`, sdk]) {
+      const r = await t.call('POST', '/v1/evaluate', { key: null, headers: { authorization }, body: { units: { userId: 'cache_1' } } });
+      expect(r.status, authorization).toBe(401);
+      expect(r.body).toMatchObject({ error: { code: 'UNAUTHENTICATED', field: 'Authorization' } });
+    }
+    // A cached sdk key is still refused where its kind has no permission.
+    for (let i = 0; i < 2; i++) expect((await t.call('GET', '/v1/config/versions', { key: sdk })).body).toMatchObject({ error: { code: 'FORBIDDEN' } });
+  });
+
+  it('refuses bodies that would set a prototype (__proto__, constructor.prototype) as invalid JSON', async () => {
+    for (const body of [
+      '{"units":{"userId":"p1"},"__proto__":{"x":1}}',
+      '{"units":{"__proto__":{"polluted":"yes"}}}',
+      '{"units":{"userId":"p1"},"attributes":{"\\u005f_proto__":{"x":1}}}',
+      '{"units":{"userId":"p1"},"attributes":{"constructor":{"prototype":{"x":1}}}}',
+    ]) {
+      const r = await t.call('POST', '/v1/evaluate', { key: sdk, body });
+      expect(r.status, body).toBe(400);
+      expect(r.body).toMatchObject({ error: { code: 'INVALID_JSON' } });
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    // A plain "constructor" attribute is an attribute like any other.
+    expect((await t.call('POST', '/v1/evaluate', { key: sdk, body: '{"units":{"userId":"p1"},"attributes":{"constructor":"x"}}' })).status).toBe(200);
+  });
+
   it('stores the first assignment and returns it afterwards; peek stores nothing', async () => {
     const peek = await evaluate('peek-only', { mode: 'peek' });
     expect(peek.status).toBe(200);

@@ -9,7 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { hashKey, allows } from '../keys.js';
+import { hashKey, allows, type Permission } from '../keys.js';
 import type { ApiKeyRecord } from '../store/types.js';
 import { HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
@@ -97,20 +97,28 @@ function toHttpError(error: FastifyError): HttpError {
 }
 
 class KeyCache {
-  /** By secret (held only in this process's memory): a hit costs one map lookup, not a SHA-256. */
+  /**
+   * By Authorization header, i.e. by secret (held only in this process's memory): a hit costs one
+   * map lookup, not a header parse and a SHA-256. Only well-formed headers of valid keys are held.
+   */
   private readonly entries = new Map<string, { key: ApiKeyRecord; until: number }>();
   constructor(private readonly ttlMs: number) {}
-  async lookup(ctx: AppContext, secret: string): Promise<ApiKeyRecord | null> {
+  /** The key of `header` if it was looked up less than the TTL ago, else undefined. */
+  hit(header: string, now: number): ApiKeyRecord | undefined {
+    const hit = this.entries.get(header);
+    return hit !== undefined && hit.until > now ? hit.key : undefined;
+  }
+  async lookup(ctx: AppContext, header: string, secret: string): Promise<ApiKeyRecord | null> {
     const now = ctx.clock();
-    const hit = this.entries.get(secret);
-    if (hit !== undefined && hit.until > now) return hit.key;
+    const hit = this.hit(header, now);
+    if (hit !== undefined) return hit;
     const key = await ctx.store.findKeyByHash(hashKey(secret));
     if (key === null || key.revokedAt !== null) {
-      this.entries.delete(secret);
+      this.entries.delete(header);
       return null;
     }
     if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(secret, { key, until: now + this.ttlMs });
+    this.entries.set(header, { key, until: now + this.ttlMs });
     return key;
   }
   forget(): void {
@@ -118,17 +126,34 @@ class KeyCache {
   }
 }
 
-async function authenticate(ctx: AppContext, keys: KeyCache, route: Pick<Route, 'permission'>, request: FastifyRequest): Promise<ApiKeyRecord | null> {
-  if (route.permission === null) return null;
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header) : null;
-  if (match === null) throw new HttpError(401, 'UNAUTHENTICATED', 'this endpoint needs an API key', { field: 'Authorization', fix: 'send the header Authorization: Bearer <key>' });
-  const key = await keys.lookup(ctx, match[1]!);
-  if (key === null) throw new HttpError(401, 'UNAUTHENTICATED', 'the API key is unknown or revoked', { field: 'Authorization', fix: 'use a current key; admins can create one with POST /v1/keys' });
-  if (!allows(key.kind, route.permission)) {
-    throw new HttpError(403, 'FORBIDDEN', `a ${key.kind} key may not ${route.permission.replace(':', ' ')}`, { field: 'Authorization', fix: `use a key whose kind grants ${route.permission}` });
+function permitted(key: ApiKeyRecord, permission: Permission): ApiKeyRecord {
+  if (!allows(key.kind, permission)) {
+    throw new HttpError(403, 'FORBIDDEN', `a ${key.kind} key may not ${permission.replace(':', ' ')}`, { field: 'Authorization', fix: `use a key whose kind grants ${permission}` });
   }
   return key;
+}
+
+/**
+ * The caller's key, checked against the route's permission (null: a public route). A key cached
+ * less than the TTL ago is answered at once, without a promise; otherwise the header is parsed and
+ * the store asked.
+ */
+function authenticate(ctx: AppContext, keys: KeyCache, route: Pick<Route, 'permission'>, request: FastifyRequest): ApiKeyRecord | null | Promise<ApiKeyRecord> {
+  if (route.permission === null) return null;
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const cached = keys.hit(header, ctx.clock());
+    if (cached !== undefined) return permitted(cached, route.permission);
+  }
+  return lookUp(ctx, keys, route.permission, header);
+}
+
+async function lookUp(ctx: AppContext, keys: KeyCache, permission: Permission, header: string | undefined): Promise<ApiKeyRecord> {
+  const match = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header) : null;
+  if (match === null) throw new HttpError(401, 'UNAUTHENTICATED', 'this endpoint needs an API key', { field: 'Authorization', fix: 'send the header Authorization: Bearer <key>' });
+  const key = await keys.lookup(ctx, match[0], match[1]!);
+  if (key === null) throw new HttpError(401, 'UNAUTHENTICATED', 'the API key is unknown or revoked', { field: 'Authorization', fix: 'use a current key; admins can create one with POST /v1/keys' });
+  return permitted(key, permission);
 }
 
 function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
@@ -166,17 +191,24 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): FastifyInst
   app.get('/openapi.json', async () => openapi);
 
   for (const route of table) {
+    // Creating or revoking a key forgets the cached ones.
+    const changesKeys = route.url.startsWith('/v1/keys') && route.method !== 'GET';
     app.route({
       method: route.method,
       url: route.url,
       schema: route.schema,
       ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
-      handler: async (request, reply) => {
-        const key = await authenticate(ctx, keys, route, request);
-        const result = await route.handler(ctx, request, reply, key);
-        if (route.url.startsWith('/v1/keys') && route.method !== 'GET') keys.forget();
-        return result;
-      },
+      // Not async unless it must wait: with a cached key the route's own promise is the answer.
+      handler: changesKeys
+        ? async (request, reply) => {
+            const result = await route.handler(ctx, request, reply, await authenticate(ctx, keys, route, request));
+            keys.forget();
+            return result;
+          }
+        : (request, reply) => {
+            const auth = authenticate(ctx, keys, route, request);
+            return auth instanceof Promise ? auth.then((key) => route.handler(ctx, request, reply, key)) : route.handler(ctx, request, reply, auth);
+          },
     });
   }
 

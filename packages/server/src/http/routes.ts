@@ -55,15 +55,19 @@ function checkEvaluate(config: CompiledConfig, body: EvaluateRequest, at: string
     const c = canonicalUnitId(id);
     if (typeof c !== 'string') throw new HttpError(400, c.code, c.message, { field: `${at}/units/${type}`, fix: 'send a non-empty, well-formed string of at most 256 UTF-8 bytes without control characters' });
   }
-  for (const [i, key] of (body.experiments ?? []).entries()) {
+  const experiments = body.experiments ?? [];
+  for (let i = 0; i < experiments.length; i++) {
+    const key = experiments[i]!;
     if (!config.experiments.has(key)) {
       throw new HttpError(404, 'EXPERIMENT_NOT_FOUND', `experiment "${key}" is not in config version ${config.version}`, { field: `${at}/experiments/${i}`, fix: `use one of: ${[...config.experiments.keys()].join(', ')}` });
     }
   }
 }
 
+type EvaluateBodyRequest = EvaluateRequest & { receipt?: boolean };
+
 /** Evaluates one request; with `receipt: true`, first assignments carry a signed receipt. */
-async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: EvaluateRequest & { receipt?: boolean }, now: number): Promise<EvaluatedUnit> {
+async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: EvaluateBodyRequest, now: number): Promise<EvaluatedUnit> {
   // Committed layers (proofs/committed.ts): evaluated with their derived keys, or an ERROR result until their beacon is known.
   const results = await ctx.proofs.committed.evaluate(ctx.evaluator, config, body, now);
   // Returning units (no stickyWrite) take the plain path even when a receipt was asked for.
@@ -78,19 +82,33 @@ async function evaluateOne(ctx: AppContext, config: CompiledConfig, body: Evalua
  * refused a first assignment because a newer version was published meanwhile (possibly by another
  * instance: store/errors.ts). A second refusal is a 503 the client may retry.
  */
-async function underLatestConfig<T>(ctx: AppContext, run: (current: CurrentConfig) => Promise<T>): Promise<T> {
+async function underLatestConfig<A, T>(ctx: AppContext, run: (ctx: AppContext, current: CurrentConfig, arg: A) => Promise<T>, arg: A): Promise<T> {
   try {
-    return await run(requireConfig(ctx));
+    return await run(ctx, requireConfig(ctx), arg);
   } catch (error) {
     if (!(error instanceof StaleConfigError)) throw error;
   }
   await ctx.history.refresh();
   try {
-    return await run(requireConfig(ctx));
+    return await run(ctx, requireConfig(ctx), arg);
   } catch (error) {
     if (!(error instanceof StaleConfigError)) throw error;
     throw new HttpError(503, 'CONFIG_CHANGING', `config version ${error.configVersion} was replaced by ${error.latest} while this request was evaluated`, { fix: 'retry the request' });
   }
+}
+
+/** POST /v1/evaluate under `current`: the response body. */
+async function evaluateUnder(ctx: AppContext, current: CurrentConfig, body: EvaluateBodyRequest): Promise<string> {
+  checkEvaluate(current.compiled, body, '');
+  return serializeEvaluateResponse(current.compiled.version, await evaluateOne(ctx, current.compiled, body, ctx.clock()));
+}
+
+/** POST /v1/evaluate/batch under `current`: the response body. */
+async function evaluateBatchUnder(ctx: AppContext, current: CurrentConfig, requests: readonly EvaluateBodyRequest[]): Promise<string> {
+  requests.forEach((r, i) => checkEvaluate(current.compiled, r, `/requests/${i}`));
+  const now = ctx.clock();
+  const units = await Promise.all(requests.map((r) => evaluateOne(ctx, current.compiled, r, now)));
+  return serializeBatchEvaluateResponse(current.compiled.version, units);
 }
 
 /** Evaluate responses are written by their own serializer (schemas.ts), not the generic one. */
@@ -129,14 +147,10 @@ export function routes(): Route[] {
       permission: 'evaluate',
       bodyLimit: 64 * 1024,
       schema: { body: EvaluateBody, response: { 200: EvaluateResponse } },
-      handler: async (ctx, request, reply) => {
-        const body = request.body as EvaluateRequest;
-        const answer = await underLatestConfig(ctx, async (current) => {
-          checkEvaluate(current.compiled, body, '');
-          return serializeEvaluateResponse(current.compiled.version, await evaluateOne(ctx, current.compiled, body, ctx.clock()));
-        });
+      // Not async itself: the answer is underLatestConfig's promise (errors replace the content type).
+      handler: (ctx, request, reply) => {
         void reply.type(JSON_UTF8);
-        return answer;
+        return underLatestConfig(ctx, evaluateUnder, request.body as EvaluateBodyRequest);
       },
     },
     {
@@ -147,16 +161,9 @@ export function routes(): Route[] {
       permission: 'evaluate',
       bodyLimit: 4 * 1024 * 1024,
       schema: { body: BatchEvaluateBody, response: { 200: BatchEvaluateResponse } },
-      handler: async (ctx, request, reply) => {
-        const { requests } = request.body as { requests: EvaluateRequest[] };
-        const answer = await underLatestConfig(ctx, async (current) => {
-          requests.forEach((r, i) => checkEvaluate(current.compiled, r, `/requests/${i}`));
-          const now = ctx.clock();
-          const units = await Promise.all(requests.map((r) => evaluateOne(ctx, current.compiled, r, now)));
-          return serializeBatchEvaluateResponse(current.compiled.version, units);
-        });
+      handler: (ctx, request, reply) => {
         void reply.type(JSON_UTF8);
-        return answer;
+        return underLatestConfig(ctx, evaluateBatchUnder, (request.body as { requests: EvaluateBodyRequest[] }).requests);
       },
     },
     {

@@ -83,6 +83,41 @@ describe('evaluate response serializers', () => {
     );
   });
 
+  it('write exactly those bytes when results share their strings and values (cached heads and tails)', async () => {
+    // Few distinct strings and value objects, as a service sees them, so that cached parts are found
+    // again for results that differ in any one field.
+    const experiment = fc.constantFrom('exp_a', 'exp_b');
+    const values = [null, 'v', 0, { flow: 'a' }, { flow: 'a' }, [1, 2]];
+    const shared: fc.Arbitrary<Assignment> = fc.record({
+      experiment,
+      variant: fc.constantFrom(null, 'control', 'treatment'),
+      value: fc.constantFrom(...values),
+      reason: fc.constantFrom('ASSIGNED', 'STICKY', 'NOT_ALLOCATED', 'HOLDOUT'),
+      error: fc.constant(null),
+      layer: fc.constantFrom(null, 'layer_1', 'layer_2'),
+      slot: nullable(fc.nat({ max: 99_999 })),
+      phase: fc.constantFrom(null, 'canary', 'full'),
+      configVersion: fc.integer({ min: 1, max: 3 }),
+      targeting: fc.constantFrom('none', 'matched', 'excluded'),
+      holdout: fc.constantFrom(null, 'h1'),
+      stickyStatus: fc.constantFrom('none', 'honored', 'superseded'),
+      stickyWrite: fc.constantFrom(null, { experiment: 'e', phase: 'p', variant: 'v', slot: 1, layerEpoch: 1, configVersion: 1, assignedAt: 0 }),
+      exposure: fc.constant(null),
+    }) as fc.Arbitrary<Assignment>;
+    const units = fc.array(
+      fc.array(shared, { maxLength: 4 }).chain((results) =>
+        fc.record({ results: fc.constant(results), receipts: nullable(fc.array(nullable(fc.constantFrom('r1', 'r2')), { minLength: results.length, maxLength: results.length })) }),
+      ),
+      { minLength: 1, maxLength: 6 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), units, async (configVersion, us) => {
+        for (const u of us) expect(serializeEvaluateResponse(configVersion, u)).toBe(await reference('/one', { configVersion, results: asObject(u) }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('serializes a value object once and still writes what it holds', () => {
     const value = { flow: 'one-page', steps: [1, 2] };
     const r = { experiment: 'x', variant: 'v', value, reason: 'STICKY', error: null, layer: 'l', slot: 3, phase: 'p', configVersion: 1, targeting: 'none', holdout: null, stickyStatus: 'honored', stickyWrite: null, exposure: null } as const;

@@ -87,41 +87,88 @@ function valueJson(value: unknown): string {
   return json;
 }
 
-/** `"results":[...]` of one unit: AssignmentResult, field for field and in its order. */
+/** `{"experiment":…,"layer":…,"slot":` of a result: AssignmentResult's fields before the slot, in its order. */
+function headText(r: Assignment): string {
+  const error = r.error === null ? 'null' : `{"code":${JSON.stringify(r.error.code)},"message":${JSON.stringify(r.error.message)}}`;
+  return `{"experiment":${quote(r.experiment)},"variant":${quoteOrNull(r.variant)},"value":${valueJson(r.value)},"reason":${quote(r.reason)},"error":${error},"layer":${quoteOrNull(r.layer)},"slot":`;
+}
+
+/**
+ * A result without an error is written as three parts: its head (the fields before "slot"), the
+ * slot, and its tail (the fields after it). Heads and tails depend only on strings of the config,
+ * the variant's value and a few codes, so a service sees few distinct ones; each is built once and
+ * found again by comparing those fields (strings by value, the value object by identity: config
+ * objects are never mutated). Lists are per experiment and bounded: a list that grows past its
+ * limit (many config versions) starts over.
+ */
+interface Head {
+  readonly variant: string | null;
+  readonly value: unknown;
+  readonly reason: string;
+  readonly layer: string | null;
+  readonly json: string;
+}
+interface Tail {
+  readonly phase: string | null;
+  readonly configVersion: number;
+  readonly targeting: string;
+  readonly holdout: string | null;
+  readonly stickyStatus: string;
+  readonly first: boolean;
+  readonly json: string;
+}
+const heads = new Map<string, Head[]>();
+const tails = new Map<string, Tail[]>();
+const PARTS_PER_EXPERIMENT = 64;
+const EXPERIMENTS_LIMIT = 10_000;
+
+/** The entry list of `experiment` in `parts`, created empty when there is none. */
+function partsOf<T>(parts: Map<string, T[]>, experiment: string): T[] {
+  let list = parts.get(experiment);
+  if (list === undefined) {
+    if (parts.size >= EXPERIMENTS_LIMIT) parts.clear();
+    list = [];
+    parts.set(experiment, list);
+  }
+  return list;
+}
+
+/** headText() of a result without an error, from the cache. */
+function headJson(r: Assignment): string {
+  const list = partsOf(heads, r.experiment);
+  for (let i = 0; i < list.length; i++) {
+    const h = list[i]!;
+    if (h.variant === r.variant && h.value === r.value && h.reason === r.reason && h.layer === r.layer) return h.json;
+  }
+  const json = headText(r);
+  if (list.length >= PARTS_PER_EXPERIMENT) list.length = 0;
+  list.push({ variant: r.variant, value: r.value, reason: r.reason, layer: r.layer, json });
+  return json;
+}
+
+/** `,"phase":…,"firstAssignment":…` of a result (without the closing brace). */
+function tailJson(r: Assignment): string {
+  const first = r.stickyWrite !== null;
+  const list = partsOf(tails, r.experiment);
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i]!;
+    if (t.phase === r.phase && t.configVersion === r.configVersion && t.targeting === r.targeting && t.holdout === r.holdout && t.stickyStatus === r.stickyStatus && t.first === first) return t.json;
+  }
+  const json = `,"phase":${quoteOrNull(r.phase)},"configVersion":${String(r.configVersion)},"targeting":${quote(r.targeting)},"holdout":${quoteOrNull(r.holdout)},"stickyStatus":${quote(r.stickyStatus)},"firstAssignment":${first ? 'true' : 'false'}`;
+  if (list.length >= PARTS_PER_EXPERIMENT) list.length = 0;
+  list.push({ phase: r.phase, configVersion: r.configVersion, targeting: r.targeting, holdout: r.holdout, stickyStatus: r.stickyStatus, first, json });
+  return json;
+}
+
+/** `"results":[...]` of one unit. */
 function resultsJson(unit: EvaluatedUnit): string {
   const { results, receipts } = unit;
   let out = '"results":[';
   for (let i = 0; i < results.length; i++) {
     const r = results[i]!;
     const receipt = receipts === null ? null : (receipts[i] ?? null);
-    out +=
-      (i === 0 ? '{"experiment":' : ',{"experiment":') +
-      quote(r.experiment) +
-      ',"variant":' +
-      quoteOrNull(r.variant) +
-      ',"value":' +
-      valueJson(r.value) +
-      ',"reason":' +
-      quote(r.reason) +
-      ',"error":' +
-      (r.error === null ? 'null' : `{"code":${JSON.stringify(r.error.code)},"message":${JSON.stringify(r.error.message)}}`) +
-      ',"layer":' +
-      quoteOrNull(r.layer) +
-      ',"slot":' +
-      (r.slot === null ? 'null' : String(r.slot)) +
-      ',"phase":' +
-      quoteOrNull(r.phase) +
-      ',"configVersion":' +
-      String(r.configVersion) +
-      ',"targeting":' +
-      quote(r.targeting) +
-      ',"holdout":' +
-      quoteOrNull(r.holdout) +
-      ',"stickyStatus":' +
-      quote(r.stickyStatus) +
-      ',"firstAssignment":' +
-      (r.stickyWrite !== null ? 'true' : 'false') +
-      (receipt === null ? '}' : `,"receipt":${JSON.stringify(receipt)}}`);
+    if (i > 0) out += ',';
+    out += (r.error === null ? headJson(r) : headText(r)) + (r.slot === null ? 'null' : String(r.slot)) + tailJson(r) + (receipt === null ? '}' : `,"receipt":${JSON.stringify(receipt)}}`);
   }
   return `${out}]`;
 }
