@@ -314,6 +314,17 @@ describe('SortitionClient status (how current the config is)', () => {
     await c.close();
   });
 
+  it('a fetch that throws at once is a failed load: the status is error as soon as the constructor returns', () => {
+    const errors: string[] = [];
+    const f: typeof fetch = () => {
+      throw new TypeError('no network');
+    };
+    const c = new SortitionClient({ payload: { version: 1, config: testConfig() }, baseUrl: 'http://svc', fetch: f, stream: false, sticky: new MemoryStickyAdapter(), scheduler: new ManualScheduler(), exposureSink: null, onError: (e) => errors.push(e.code) });
+    expect(errors).toEqual(['PAYLOAD_LOAD_FAILED']);
+    expect(c.status).toBe('error');
+    expect(c.version).toBe(1);
+  });
+
   it('a failed payload request without an announcement is an error, not staleness', async () => {
     const scheduler = new ManualScheduler();
     const f = scriptedFetch((_url, _init, n) => (n === 2 ? new Response('down', { status: 503 }) : json({ version: 1, config: testConfig() }, { headers: { etag: '"v1"' } })));

@@ -1,15 +1,15 @@
 /**
- * SortitionClient: loads the config payload (bootstrap, then the service with ETag, server-sent
- * events and retry with backoff) and evaluates locally and synchronously with the core.
+ * SortitionClient: evaluates locally and synchronously with the core, from a bootstrap payload and
+ * then the config the service delivers (see config-feed.ts: ETag, server-sent events, retry with backoff).
  */
 import { assign, canonicalUnitId, compileTrustedConfig, type Assignment, type Attributes, type CompiledConfig, type ExposureEvent, type Reason } from '@sortition/core/engine';
+import { startConfigFeed, type ConfigFeed, type FeedHealth } from './config-feed.js';
 import { SortitionSdkError, type SdkErrorCode } from './errors.js';
 import { ExposureBatcher, serviceExposureSender, type ExposureSink } from './exposures.js';
 import { MetricBatcher, serviceMetricSender, type MetricSink } from './metrics.js';
 import { normalisePayload } from './payload.js';
-import { EventStreamParser } from './sse.js';
 import type { StickyAdapter } from './sticky/types.js';
-import { backoffDelay, defaultScheduler, type BackoffOptions, type Scheduler, type TimerHandle } from './timing.js';
+import { defaultScheduler, type BackoffOptions, type Scheduler } from './timing.js';
 
 /** What GET /v1/sdk/payload returns; also the bootstrap format. A bare config document is accepted too. */
 export interface SdkPayload {
@@ -124,54 +124,39 @@ export class SortitionClient {
   private loaded: Loaded | null = null;
   private readonly scheduler: Scheduler;
   private readonly clock: () => number;
-  private readonly random: () => number;
-  private readonly fetchFn: typeof fetch | null;
-  private readonly baseUrl: string | null;
   private readonly sink: ExposureSink | null;
   private readonly metrics: MetricSink | null;
   private readonly listeners = new Map<ClientEvent, Set<ClientListener>>();
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  private loadTimer: TimerHandle | null = null;
-  private loadAttempts = 0;
-  private loading: Promise<void> | null = null;
-  private reloadRequested = false;
-  private streamAbort: AbortController | null = null;
-  private streamTimer: TimerHandle | null = null;
-  private streamAttempts = 0;
+  /** Keeps the config current from the service (null without baseUrl or fetch). */
+  private readonly feed: ConfigFeed | null = null;
   private closed = false;
-  // Health, for `status`: the last payload and stream failures (null once they work again), whether
-  // the stream has been down for staleAfterMs, and the config the stream announced that is not loaded yet.
-  private payloadError: SortitionSdkError | null = null;
-  private streamError: SortitionSdkError | null = null;
-  private streamStale = false;
-  private staleTimer: TimerHandle | null = null;
-  private announced: { readonly etag: string | null; readonly version: number | null } | null = null;
   private currentStatus: ClientStatus = 'loading';
   private metricsDropped = false;
 
   constructor(private readonly options: SortitionClientOptions) {
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.clock = options.clock ?? Date.now;
-    this.random = options.random ?? Math.random;
-    this.baseUrl = options.baseUrl === undefined ? null : options.baseUrl.replace(/\/+$/, '');
-    this.fetchFn = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : null);
+    const random = options.random ?? Math.random;
+    const baseUrl = options.baseUrl === undefined ? null : options.baseUrl.replace(/\/+$/, '');
+    const fetchFn = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : null);
     if (options.exposureSink !== undefined) this.sink = options.exposureSink;
-    else if (this.baseUrl !== null && this.fetchFn !== null) {
+    else if (baseUrl !== null && fetchFn !== null) {
       this.sink = new ExposureBatcher({
-        send: serviceExposureSender({ baseUrl: this.baseUrl, fetch: this.fetchFn, ...(options.sdkKey === undefined ? {} : { sdkKey: options.sdkKey }) }),
+        send: serviceExposureSender({ baseUrl, fetch: fetchFn, ...(options.sdkKey === undefined ? {} : { sdkKey: options.sdkKey }) }),
         scheduler: this.scheduler,
-        random: this.random,
+        random,
         ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
         ...(options.document === undefined ? {} : { document: options.document }),
         onError: (e) => this.report(e),
       });
     } else this.sink = null;
     if (options.metricSink !== undefined) this.metrics = options.metricSink;
-    else if (this.baseUrl !== null && this.fetchFn !== null) {
+    else if (baseUrl !== null && fetchFn !== null) {
       this.metrics = new MetricBatcher({
-        send: serviceMetricSender({ baseUrl: this.baseUrl, fetch: this.fetchFn, ...(options.sdkKey === undefined ? {} : { sdkKey: options.sdkKey }) }),
+        send: serviceMetricSender({ baseUrl, fetch: fetchFn, ...(options.sdkKey === undefined ? {} : { sdkKey: options.sdkKey }) }),
         scheduler: this.scheduler,
-        random: this.random,
+        random,
         ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
         ...(options.document === undefined ? {} : { document: options.document }),
         onError: (e) => this.report(e),
@@ -181,11 +166,23 @@ export class SortitionClient {
     if (options.payload !== undefined) {
       const outcome = this.apply(options.payload, options.payload.etag ?? null);
       if (outcome instanceof SortitionSdkError) this.report(outcome);
-      this.updateStatus();
+      // No feed yet, so nothing has failed.
+      this.updateStatus({ status: 'ready', error: null });
     }
-    if (this.baseUrl !== null && this.fetchFn !== null) {
-      void this.reload();
-      if (options.stream !== false) this.connectStream();
+    if (baseUrl !== null && fetchFn !== null) {
+      this.feed = startConfigFeed(
+        // The feed reads sdkKey, backoff, stream and staleAfterMs from the options, and these as resolved here.
+        { ...options, baseUrl, fetch: fetchFn, scheduler: this.scheduler, random },
+        {
+          current: () => this.loaded,
+          install: (body, etag) => this.apply(body, etag),
+          report: (error) => this.report(error),
+          health: (health, configChanged) => {
+            this.updateStatus(health);
+            if (configChanged) this.emit('config', { version: this.version });
+          },
+        },
+      );
     }
   }
 
@@ -264,18 +261,18 @@ export class SortitionClient {
     this.emit('error', { version: this.version, error });
   }
 
-  private updateStatus(): void {
-    const failure = this.payloadError ?? this.streamError;
-    const next: ClientStatus = this.loaded === null ? 'loading' : this.streamStale || (this.announced !== null && this.payloadError !== null) ? 'stale' : failure !== null ? 'error' : 'ready';
+  /** The status follows the feed's health (see ClientStatus) once a config is loaded. */
+  private updateStatus({ status, error }: FeedHealth): void {
+    const next: ClientStatus = this.loaded === null ? 'loading' : status;
     const previous = this.currentStatus;
     if (next === previous || this.closed) return;
     this.currentStatus = next;
-    this.emit('status', { version: this.version, status: next, previous, ...(failure === null || next === 'ready' ? {} : { error: failure }) });
+    this.emit('status', { version: this.version, status: next, previous, ...(error === null || next === 'ready' ? {} : { error }) });
   }
 
   /**
    * Compiles and installs a payload. Returns an error when it is not a valid config, "changed" when it
-   * replaced a different config (the caller emits "config"), else null.
+   * replaced a different config (the feed hands that back with its health; "config" is emitted then), else null.
    */
   private apply(raw: unknown, etag: string | null): SortitionSdkError | 'changed' | null {
     const p = normalisePayload(raw);
@@ -297,149 +294,12 @@ export class SortitionClient {
     return previous.version !== this.loaded.version || previous.hash !== hash ? 'changed' : null;
   }
 
-  private authHeaders(): Record<string, string> {
-    return this.options.sdkKey === undefined ? {} : { authorization: `Bearer ${this.options.sdkKey}` };
-  }
-
   /**
    * Fetches the payload now (If-None-Match with the current ETag; 304 keeps the config). Failures
    * are retried with exponential backoff and jitter; the promise resolves when this attempt ends.
    */
   reload(): Promise<void> {
-    if (this.baseUrl === null || this.fetchFn === null || this.closed) return Promise.resolve();
-    if (this.loading !== null) {
-      this.reloadRequested = true;
-      return this.loading;
-    }
-    if (this.loadTimer !== null) {
-      this.scheduler.clearTimeout(this.loadTimer);
-      this.loadTimer = null;
-    }
-    this.loading = this.loadOnce().finally(() => {
-      this.loading = null;
-      if (this.reloadRequested && !this.closed) {
-        this.reloadRequested = false;
-        void this.reload();
-      }
-    });
-    return this.loading;
-  }
-
-  private async loadOnce(): Promise<void> {
-    const fetchFn = this.fetchFn!;
-    let error: SortitionSdkError | null = null;
-    let changed = false;
-    try {
-      const etag = this.loaded?.etag ?? null;
-      const response = await fetchFn(`${this.baseUrl!}/v1/sdk/payload`, {
-        headers: { accept: 'application/json', ...this.authHeaders(), ...(etag === null ? {} : { 'if-none-match': etag }) },
-      });
-      if (response.status === 304 && this.loaded !== null) {
-        await response.body?.cancel();
-      } else if (response.ok) {
-        const body: unknown = await response.json();
-        const outcome = this.apply(body, response.headers.get('etag'));
-        if (outcome instanceof SortitionSdkError) error = outcome;
-        else changed = outcome === 'changed';
-      } else {
-        const text = await response.text().catch(() => '');
-        error = new SortitionSdkError('PAYLOAD_LOAD_FAILED', `GET /v1/sdk/payload answered ${response.status}: ${text.slice(0, 200)}`);
-      }
-    } catch (cause) {
-      error = new SortitionSdkError('PAYLOAD_LOAD_FAILED', `GET /v1/sdk/payload failed: ${String(cause)}`, { cause });
-    }
-    if (this.closed) return;
-    this.payloadError = error;
-    if (error === null) {
-      this.loadAttempts = 0;
-      // Loaded what was announced (or something newer)?
-      const a = this.announced;
-      const l = this.loaded;
-      if (a !== null && l !== null && ((a.version !== null && l.version >= a.version) || (a.etag !== null && a.etag === l.etag) || (a.version === null && a.etag === null))) this.announced = null;
-      // Recovery first, then the change it brought (OpenFeature: READY, then CONFIGURATION_CHANGED).
-      this.updateStatus();
-      if (changed) this.emit('config', { version: this.version });
-      return;
-    }
-    this.report(error);
-    this.updateStatus();
-    const delay = backoffDelay(this.loadAttempts++, this.random, this.options.backoff);
-    this.loadTimer = this.scheduler.setTimeout(() => {
-      this.loadTimer = null;
-      void this.reload();
-    }, delay);
-  }
-
-  private connectStream(): void {
-    if (this.closed || this.baseUrl === null || this.fetchFn === null) return;
-    const abort = new AbortController();
-    this.streamAbort = abort;
-    void this.readStream(abort).then(
-      () => this.streamEnded(abort, null),
-      (cause: unknown) => this.streamEnded(abort, cause),
-    );
-  }
-
-  private streamEnded(abort: AbortController, cause: unknown): void {
-    if (this.closed || abort.signal.aborted) return;
-    const error = new SortitionSdkError('STREAM_FAILED', `the config stream ${cause === null ? 'ended' : `failed: ${String(cause)}`}; reconnecting`, { cause });
-    this.streamError = error;
-    // Down for staleAfterMs without a config event since: announcements may have been missed.
-    if (this.staleTimer === null && !this.streamStale) {
-      this.staleTimer = this.scheduler.setTimeout(() => {
-        this.staleTimer = null;
-        this.streamStale = true;
-        this.updateStatus();
-      }, this.options.staleAfterMs ?? 60_000);
-    }
-    this.report(error);
-    this.updateStatus();
-    const delay = backoffDelay(this.streamAttempts++, this.random, this.options.backoff);
-    this.streamTimer = this.scheduler.setTimeout(() => {
-      this.streamTimer = null;
-      this.connectStream();
-    }, delay);
-  }
-
-  private async readStream(abort: AbortController): Promise<void> {
-    const response = await this.fetchFn!(`${this.baseUrl!}/v1/sdk/stream`, { headers: { accept: 'text/event-stream', ...this.authHeaders() }, signal: abort.signal });
-    if (!response.ok || response.body === null) {
-      await response.body?.cancel();
-      throw new Error(`GET /v1/sdk/stream answered ${response.status}`);
-    }
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    const parser = new EventStreamParser((event, data) => this.onStreamEvent(event, data));
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.push(decoder.decode(value, { stream: true }));
-    }
-  }
-
-  private onStreamEvent(event: string, data: string): void {
-    if (event !== 'config') return;
-    this.streamAttempts = 0;
-    // The stream works again and names the config in force: nothing missed is unknown any more.
-    this.streamError = null;
-    this.streamStale = false;
-    if (this.staleTimer !== null) this.scheduler.clearTimeout(this.staleTimer);
-    this.staleTimer = null;
-    let etag: string | null = null;
-    let version: number | null = null;
-    try {
-      const parsed = JSON.parse(data) as { etag?: unknown; version?: unknown };
-      if (typeof parsed.etag === 'string') etag = parsed.etag;
-      if (typeof parsed.version === 'number') version = parsed.version;
-    } catch {
-      // Unknown data: reload to be safe.
-    }
-    const current = this.loaded;
-    const upToDate = current !== null && ((etag !== null && etag === current.etag) || (etag === null && version !== null && version === current.version && current.etag !== null));
-    this.announced = upToDate ? null : { etag, version };
-    this.updateStatus();
-    // Load what was announced; and after failures, retry now rather than at the next backoff.
-    if (!upToDate || this.payloadError !== null) void this.reload();
+    return this.feed?.reload() ?? Promise.resolve();
   }
 
   /**
@@ -568,8 +428,7 @@ export class SortitionClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.streamAbort?.abort();
-    for (const timer of [this.loadTimer, this.streamTimer, this.staleTimer]) if (timer !== null) this.scheduler.clearTimeout(timer);
+    this.feed?.close();
     for (const w of this.readyWaiters) w.reject(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
     this.readyWaiters = [];
     await Promise.all([this.sink?.close?.(), this.metrics?.close?.()]);
