@@ -184,6 +184,57 @@ describe('SortitionClient loading from the service', () => {
     await c.close();
   });
 
+  it('ready(timeout) clears its timer when the config arrives first, or when close() comes first', async () => {
+    const scheduler = new ManualScheduler();
+    const answers: ((r: Response) => void)[] = [];
+    const f = scriptedFetch(() => new Promise<Response>((resolve) => answers.push(resolve)));
+    const make = () => new SortitionClient({ baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, stream: false, exposureSink: null, metricSink: null });
+    const c = make();
+    const p = c.ready(1000);
+    expect(scheduler.pending).toBe(1);
+    answers[0]!(json({ version: 1, config: testConfig() }, { headers: { etag: '"v1"' } }));
+    await p;
+    expect(scheduler.pending).toBe(0);
+    await c.ready(1000);
+    expect(scheduler.pending).toBe(0);
+    await c.close();
+
+    const d = make();
+    const outcome = d.ready(1000).then(() => 'resolved', (e: { code: string }) => e.code);
+    expect(scheduler.pending).toBe(1);
+    await d.close();
+    expect(await outcome).toBe('CLOSED');
+    expect(scheduler.pending).toBe(0);
+  });
+
+  it('a payload in flight when close() is called is not installed, and no listener hears of it', async () => {
+    const scheduler = new ManualScheduler();
+    const answers: ((r: Response) => void)[] = [];
+    const f = scriptedFetch(() => new Promise<Response>((resolve) => answers.push(resolve)));
+    const events: string[] = [];
+    const listen = (c: SortitionClient): SortitionClient => {
+      for (const event of ['ready', 'config', 'error', 'status'] as const) c.on(event, () => events.push(event));
+      return c;
+    };
+    // No config yet: the late payload would have been the first.
+    const fresh = listen(new SortitionClient({ baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, stream: false, exposureSink: null, metricSink: null }));
+    const outcome = fresh.ready().then(() => 'resolved', (e: { code: string }) => e.code);
+    await fresh.close();
+    answers[0]!(json({ version: 1, config: testConfig() }, { headers: { etag: '"v1"' } }));
+    await settle();
+    expect(await outcome).toBe('CLOSED');
+    expect([fresh.version, fresh.isReady, fresh.status]).toEqual([null, false, 'loading']);
+    expect(fresh.get('button', 'u1', 'd').errorCode).toBe('NOT_READY');
+    // A bootstrap config: the late payload would have replaced it.
+    const booted = listen(new SortitionClient({ payload: { version: 1, config: testConfig(), etag: '"v1"' }, baseUrl: 'http://svc', fetch: f, sticky: new MemoryStickyAdapter(), scheduler, stream: false, exposureSink: null, metricSink: null }));
+    await booted.close();
+    answers[1]!(json({ version: 2, config: testConfig(2) }, { headers: { etag: '"v2"' } }));
+    await settle();
+    expect([booted.version, booted.status]).toEqual([1, 'ready']);
+    expect(events).toEqual([]);
+    expect(scheduler.pending).toBe(0);
+  });
+
   it('keeps the bootstrap config when the service sends an invalid payload', async () => {
     const scheduler = new ManualScheduler();
     const f = scriptedFetch(() => json({ version: 9, config: { nope: true } }));

@@ -127,7 +127,8 @@ export class SortitionClient {
   private readonly sink: ExposureSink | null;
   private readonly metrics: MetricSink | null;
   private readonly listeners = new Map<ClientEvent, Set<ClientListener>>();
-  private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** ready() calls waiting for the first config; each removes itself when called. */
+  private readyWaiters: ((error?: SortitionSdkError) => void)[] = [];
   /** Keeps the config current from the service (null without baseUrl or fetch). */
   private readonly feed: ConfigFeed | null = null;
   private closed = false;
@@ -228,14 +229,15 @@ export class SortitionClient {
     if (this.loaded !== null) return Promise.resolve();
     if (this.closed) return Promise.reject(new SortitionSdkError('CLOSED', 'the client is closed'));
     return new Promise<void>((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.readyWaiters.push(waiter);
-      if (timeoutMs !== undefined) {
-        this.scheduler.setTimeout(() => {
-          this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
-          reject(new SortitionSdkError('NOT_READY', `no config loaded within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
+      // Called once: loaded (no error), closed, or timed out. Either way the timer goes with the wait.
+      const settle = (error?: SortitionSdkError): void => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== settle);
+        if (timer !== null) this.scheduler.clearTimeout(timer);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const timer = timeoutMs === undefined ? null : this.scheduler.setTimeout(() => settle(new SortitionSdkError('NOT_READY', `no config loaded within ${timeoutMs} ms`)), timeoutMs);
+      this.readyWaiters.push(settle);
     });
   }
 
@@ -285,9 +287,7 @@ export class SortitionClient {
     const hash = p.hash;
     this.loaded = { config: result.config, version: p.version ?? result.config.version, hash, etag, serverOnly: p.serverOnly };
     if (previous === null) {
-      const waiters = this.readyWaiters;
-      this.readyWaiters = [];
-      for (const w of waiters) w.resolve();
+      for (const w of this.readyWaiters) w();
       this.emit('ready', { version: this.loaded.version });
       return null;
     }
@@ -429,8 +429,7 @@ export class SortitionClient {
     if (this.closed) return;
     this.closed = true;
     this.feed?.close();
-    for (const w of this.readyWaiters) w.reject(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
-    this.readyWaiters = [];
+    for (const w of this.readyWaiters) w(new SortitionSdkError('CLOSED', 'the client was closed before a config loaded'));
     await Promise.all([this.sink?.close?.(), this.metrics?.close?.()]);
   }
 }

@@ -180,4 +180,34 @@ describe('config feed: close()', () => {
     expect(host.log).toEqual(['install 1', 'health ready']);
     expect(scheduler.pending).toBe(0);
   });
+
+  it('a payload answer in flight at close() is not handed to the host', async () => {
+    const answers: ((r: Response) => void)[] = [];
+    const { scheduler, svc, host, feed } = started(() => new Promise<Response>((resolve) => answers.push(resolve)));
+    await settle();
+    feed.close();
+    answers[0]!(payload(1));
+    await settle();
+    expect(host.log).toEqual([]);
+    expect(svc.payloadCalls()).toBe(1);
+    expect(scheduler.pending).toBe(0);
+  });
+
+  it('a stream event read after close() reaches the host no more', async () => {
+    const scheduler = new ManualScheduler();
+    const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+    // This stream ignores the abort, like a chunk already read when close() is called.
+    const f = scriptedFetch((url) => (url.endsWith('/v1/sdk/payload') ? payload(1) : new Response(new ReadableStream<Uint8Array>({ start: (controller) => void streams.push(controller) }))));
+    const host = recordingHost();
+    const feed = startConfigFeed(options(f, scheduler), host);
+    await settle();
+    expect(host.log).toEqual(['install 1', 'health ready']);
+    feed.close();
+    streams[0]!.enqueue(new TextEncoder().encode('event: config\ndata: {"version":2}\n\n'));
+    streams[0]!.close();
+    await settle();
+    expect(host.log).toEqual(['install 1', 'health ready']);
+    expect(f.calls).toHaveLength(2);
+    expect(scheduler.pending).toBe(0);
+  });
 });

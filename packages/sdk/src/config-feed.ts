@@ -117,6 +117,8 @@ export function startConfigFeed(options: ConfigFeedOptions, host: ConfigFeedHost
         await response.body?.cancel();
       } else if (response.ok) {
         const body: unknown = await response.json();
+        // Closed while the answer was on its way: install nothing.
+        if (closed) return;
         const outcome = host.install(body, response.headers.get('etag'));
         if (outcome instanceof SortitionSdkError) error = outcome;
         else changed = outcome === 'changed';
@@ -194,7 +196,8 @@ export function startConfigFeed(options: ConfigFeedOptions, host: ConfigFeedHost
   }
 
   function onStreamEvent(event: string, data: string): void {
-    if (event !== 'config') return;
+    // After close(), a chunk already read must not reach the host either.
+    if (event !== 'config' || closed) return;
     streamAttempts = 0;
     // The stream works again and names the config in force: nothing missed is unknown any more.
     streamError = null;
