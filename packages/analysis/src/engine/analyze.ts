@@ -46,7 +46,8 @@ async function analyzeOn(connection: DuckDBConnection, scratch: string, options:
   const unreadable = (kind: 'exposures' | 'events', label: string, error: unknown): AnalysisError =>
     new AnalysisError('UNREADABLE_INPUT', `cannot read ${kind} input ${label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   return runAnalysis(duckdbRunner(connection), options, { exposures, events }, (step, error) => {
-    if (step.name === TABLES.exp) return unreadable('exposures', exposures.base.source, error);
+    // The first pass over the exposures: the ENUMs' scan in DuckDB (script-exposures.ts), else the table.
+    if (step.name === TABLES.codes || step.name === TABLES.exp) return unreadable('exposures', exposures.base.source, error);
     // Without a metric list the dictionary of metrics is the first pass over the events.
     if (step.name === TABLES.ue || step.name === TABLES.metrics) return unreadable('events', events.base.source, error);
     return error;

@@ -16,6 +16,12 @@ export interface Dialect {
   /** A text expression in byte order, for ORDER BY tie-breaks (PostgreSQL compares under the database collation otherwise). */
   bytes(expr: string): string;
   /**
+   * Whether the experiment's variants and phases are numbered in byte order (ENUM types built from
+   * the valid exposures: script-exposures.ts). The exposure rows then carry `pk`, the first-exposure
+   * order packed in one BIGINT, and `variant` / `phase` as those ENUMs.
+   */
+  readonly numbered: boolean;
+  /**
    * The first row of a group by (ts, variant, phase) in byte order: aggregate expressions named
    * `first_agg*` for the inner GROUP BY, and the projection of `first_ts`, `arm`, `stratum` from them.
    * `keep` restricts the aggregate to the rows that matter (the others fall in one NULL group).
@@ -40,18 +46,41 @@ export interface Dialect {
   readonly asofJoin: boolean;
 }
 
+/** The ENUM types numbering the experiment's variants and phases (DuckDB), and the packing constants from them. */
+export const CODES = {
+  variantType: 'sortition_variant',
+  phaseType: 'sortition_phase',
+  /** Number of phases. */
+  P: 'len(enum_range(NULL::sortition_phase))',
+  /** Number of (variant, phase) codes. */
+  R: '(len(enum_range(NULL::sortition_variant)) * len(enum_range(NULL::sortition_phase)))',
+} as const;
+
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   double: 'DOUBLE',
   isFinite: (expr) => `isfinite(${expr})`,
   bytes: (expr) => expr,
-  // One struct min is the cheapest exact (ts, variant, phase) order DuckDB offers; strings compare
-  // in byte order. (Numbering the variants and phases and taking the min of them packed with ts
-  // into one HUGEINT measured about as fast over the whole step: not worth the extra tables.)
-  firstExposure: () => ({
-    aggregates: "min({'ts': ts, 'variant': variant, 'phase': phase}) AS first_agg",
-    project: 'first_agg.ts AS first_ts, first_agg.variant AS arm, first_agg.phase AS stratum',
-  }),
+  numbered: true,
+  // The exposure rows carry pk = epoch_us(ts) * R + (variant code * P + phase code), with P phases and
+  // R = variants * P (the ENUMs number them in byte order), so the (ts, variant, phase) order is the
+  // order of one BIGINT and its min is a primitive aggregate: at 10M exposures the step took
+  // 1.5-1.8 s instead of 2.7-3.1 s with a min over a struct of (ts, variant, phase) as text. pk is
+  // NULL where it could overflow (ts before 1970 or beyond about year 2262 / R, ±infinity); those
+  // rows keep the struct min, whose timestamps lie outside every packed one, so the earlier of the
+  // two is the first exposure. (A HUGEINT key without that split measured several times slower.)
+  firstExposure: () => {
+    const packedTs = `make_timestamp(first_agg_pk // ${CODES.R})`;
+    const packed = `first_agg_rest IS NULL OR first_agg_rest.ts > ${packedTs}`;
+    return {
+      aggregates: "min(pk) AS first_agg_pk, min(CASE WHEN pk IS NULL THEN {'ts': ts, 'variant': variant, 'phase': phase} END) AS first_agg_rest",
+      project: [
+        `CASE WHEN ${packed} THEN ${packedTs} ELSE first_agg_rest.ts END AS first_ts`,
+        `CASE WHEN ${packed} THEN enum_range(NULL::${CODES.variantType})[CAST((first_agg_pk % ${CODES.R}) // ${CODES.P} AS INTEGER) + 1] ELSE CAST(first_agg_rest.variant AS VARCHAR) END AS arm`,
+        `CASE WHEN ${packed} THEN enum_range(NULL::${CODES.phaseType})[CAST(first_agg_pk % ${CODES.P} AS INTEGER) + 1] ELSE CAST(first_agg_rest.phase AS VARCHAR) END AS stratum`,
+      ].join(', '),
+    };
+  },
   unitNumber: (alias) => `CAST(${alias}.rowid AS INTEGER)`,
   dayText: (dateExpr) => `strftime(${dateExpr}, '%Y-%m-%d')`,
   epochMs: (tsExpr) => `epoch_ms(${tsExpr})`,
@@ -61,6 +90,7 @@ export const duckdbDialect: Dialect = {
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
+  numbered: false,
   double: 'DOUBLE PRECISION',
   // PostgreSQL orders NaN above every number and treats NaN = NaN, so NOT IN catches all three.
   isFinite: (expr) => `(${expr} NOT IN (CAST('NaN' AS DOUBLE PRECISION), CAST('Infinity' AS DOUBLE PRECISION), CAST('-Infinity' AS DOUBLE PRECISION)))`,

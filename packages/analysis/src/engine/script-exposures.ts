@@ -1,7 +1,7 @@
-// The exposures half of the script (see script.ts): one scan of the input into a table with each
-// row's validation mask, then from that table the attribution to the first exposure, the day
+// The exposures half of the script (see script.ts): the input scanned into a table with each
+// row's validation mask (in DuckDB after a scan of the variant and phase columns that numbers them), then from that table the attribution to the first exposure, the day
 // counts, and the crossover units' exposures for drift and the naive view.
-import { type Dialect } from './dialect.js';
+import { CODES, type Dialect } from './dialect.js';
 import { quoteLiteral } from './sql.js';
 import { NO_PHASE, SOURCES, TABLES, type ScriptSpec, type Step } from './script-types.js';
 
@@ -19,20 +19,62 @@ function dropStep(table: string, why: string): Step {
   return { name: `drop_${table}`, drops: table, returnsRows: false, comment: why, sql: `DROP TABLE ${table}` };
 }
 
+/**
+ * DuckDB: the ENUM types numbering the variants and phases of the experiment's valid exposures in
+ * byte order (see dialect.ts, firstExposure), from one scan of the two columns.
+ */
+function codeSteps(masked: string): Step[] {
+  const type = (name: string, column: string): Step => ({
+    name,
+    returnsRows: false,
+    comment: `the experiment's ${column}s in byte order, numbered (an ENUM type)`,
+    sql: `CREATE TYPE ${name} AS ENUM (SELECT DISTINCT ${column} FROM ${TABLES.codes} ORDER BY 1)`,
+  });
+  return [
+    {
+      name: TABLES.codes,
+      returnsRows: false,
+      comment: "the (variant, phase) pairs of the experiment's valid exposures",
+      sql: `CREATE TEMP TABLE ${TABLES.codes} AS
+SELECT DISTINCT variant, COALESCE(phase, '${NO_PHASE}') AS phase FROM (${masked}) s WHERE mine AND bad = 0`,
+    },
+    type(CODES.variantType, 'variant'),
+    type(CODES.phaseType, 'phase'),
+  ];
+}
+
+/** The exposures table: the columns of the experiment's rows (NULL for other experiments' rows), `mine` and the mask. */
+function exposureTableSql(dialect: Dialect, masked: string): string {
+  if (!dialect.numbered) {
+    return `CREATE TEMP TABLE ${TABLES.exp} AS
+SELECT CASE WHEN mine THEN unit_id END AS unit_id, CASE WHEN mine THEN variant END AS variant, CASE WHEN mine THEN ts END AS ts,
+       CASE WHEN mine THEN COALESCE(phase, '${NO_PHASE}') END AS phase, CASE WHEN mine THEN config_version END AS config_version, mine, bad
+FROM (${masked}) s`;
+  }
+  // variant and phase as the ENUMs (valid rows only), and pk: see dialect.ts, firstExposure.
+  const limit = `9223372036854775807 // ${CODES.R} - 1`;
+  return `CREATE TEMP TABLE ${TABLES.exp} AS
+SELECT CASE WHEN mine THEN unit_id END AS unit_id, v AS variant, CASE WHEN mine THEN ts END AS ts, p AS phase,
+       CASE WHEN mine THEN config_version END AS config_version, mine, bad,
+       CASE WHEN v IS NOT NULL AND epoch_us(ts) BETWEEN 0 AND ${limit} THEN epoch_us(ts) * ${CODES.R} + enum_code(v) * ${CODES.P} + enum_code(p) END AS pk
+FROM (SELECT s0.*, CASE WHEN mine AND bad = 0 THEN CAST(variant AS ${CODES.variantType}) END AS v,
+             CASE WHEN mine AND bad = 0 THEN CAST(COALESCE(phase, '${NO_PHASE}') AS ${CODES.phaseType}) END AS p
+      FROM (${masked}) s0) s`;
+}
+
 export function exposuresSteps(dialect: Dialect, spec: ScriptSpec): Step[] {
   const S = SOURCES.exposures;
   const experiment = quoteLiteral(spec.experiment);
+  const masked = `SELECT unit_id, variant, ts, phase, config_version, COALESCE(experiment = ${experiment}, FALSE) AS mine, ${maskSql(spec)} AS bad FROM ${S}`;
   const first = dialect.firstExposure('uk IS NOT NULL');
   const bucket = spec.interval === null ? null : `date_trunc('${spec.interval}', first_ts)`;
   return [
+    ...(dialect.numbered ? codeSteps(masked) : []),
     {
       name: TABLES.exp,
       returnsRows: false,
-      comment: 'the one scan of the exposures: every row with its validation mask (bit i = rule i broken); rows of other experiments keep only the mask',
-      sql: `CREATE TEMP TABLE ${TABLES.exp} AS
-SELECT CASE WHEN mine THEN unit_id END AS unit_id, CASE WHEN mine THEN variant END AS variant, CASE WHEN mine THEN ts END AS ts,
-       CASE WHEN mine THEN COALESCE(phase, '${NO_PHASE}') END AS phase, CASE WHEN mine THEN config_version END AS config_version, mine, bad
-FROM (SELECT unit_id, variant, ts, phase, config_version, COALESCE(experiment = ${experiment}, FALSE) AS mine, ${maskSql(spec)} AS bad FROM ${S}) s`,
+      comment: 'the exposures in one table: every row with its validation mask (bit i = rule i broken); rows of other experiments keep only the mask',
+      sql: exposureTableSql(dialect, masked),
     },
     {
       name: TABLES.u0,
@@ -41,7 +83,7 @@ FROM (SELECT unit_id, variant, ts, phase, config_version, COALESCE(experiment = 
       sql: `CREATE TEMP TABLE ${TABLES.u0} AS
 SELECT unit_id, bad, n_rows, crossover, ${first.project}
 FROM (SELECT uk AS unit_id, bad, count(*) AS n_rows, min(variant) <> max(variant) AS crossover, ${first.aggregates}
-      FROM (SELECT CASE WHEN bad = 0 AND mine THEN unit_id END AS uk, bad, ts, variant, phase FROM ${TABLES.exp}) s1
+      FROM (SELECT CASE WHEN bad = 0 AND mine THEN unit_id END AS uk, bad, ts, variant, phase${dialect.numbered ? ', pk' : ''} FROM ${TABLES.exp}) s1
       GROUP BY uk, bad) s2`,
     },
     {
@@ -80,7 +122,7 @@ JOIN ${TABLES.cells} c ON c.cell = g.cell`,
       returnsRows: false,
       comment: 'the valid exposures of crossover units (by uid), with their arm',
       sql: `CREATE TEMP TABLE ${TABLES.xexp} AS
-SELECT u.uid, s.ts, s.variant, s.config_version, u.arm
+SELECT u.uid, s.ts, CAST(s.variant AS VARCHAR) AS variant, s.config_version, u.arm
 FROM (SELECT unit_id, ts, variant, config_version FROM ${TABLES.exp} WHERE mine AND bad = 0) s
 JOIN (SELECT x.unit_id, x.uid, c.arm FROM ${TABLES.units} x JOIN ${TABLES.cells} c ON c.cell = x.cell WHERE x.xo) u ON u.unit_id = s.unit_id`,
     },

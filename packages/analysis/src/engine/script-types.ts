@@ -37,6 +37,7 @@ export interface Step {
 
 /** Temp tables the script creates, prefixed so they cannot shadow a user's tables. */
 export const TABLES = {
+  codes: 'sortition_codes',
   exp: 'sortition_exp',
   u0: 'sortition_u0',
   cells: 'sortition_cells',

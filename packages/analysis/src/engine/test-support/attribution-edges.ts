@@ -13,6 +13,10 @@ export const EDGE_EXPOSURES: ExposureRow[] = [
   exposure('tie-phase', 'é', '1969-12-31T23:59:59.999999Z', 'p0'),
   exposure('tie-phase', 'é', '1969-12-31T23:59:59.999999Z', 'P2'),
   exposure('tie-phase', 'a', '1970-01-01T00:00:00Z', 'P2'),
+  // same timestamp and variant after 1970 (the packed order in DuckDB): 'Q9' < 'q1'
+  exposure('tie-phase-packed', 'v', '2024-01-05T00:00:00.000001Z', 'q1'),
+  exposure('tie-phase-packed', 'v', '2024-01-05T00:00:00.000001Z', 'Q9'),
+  exposure('tie-phase-packed', 'v', '2024-01-05T00:00:00.000002Z', 'P2'),
   // one microsecond apart, before 1970
   exposure('pre-1970', 'z', '1950-01-01T00:00:00.000001Z', 'p3'),
   exposure('pre-1970', 'a', '1950-01-01T00:00:00.000002Z', 'p3'),
@@ -26,6 +30,7 @@ export const EDGE_EXPOSURES: ExposureRow[] = [
 /** Each unit's (phase, arm, crossover, units), in byte order of phase then arm. */
 export const EDGE_CELLS = [
   ['P2', 'é', true, 1],
+  ['Q9', 'v', false, 1],
   ['p1', 'B', true, 1],
   ['p3', 'z', true, 1],
   ['p4', 'y', true, 1],
