@@ -66,9 +66,10 @@ export const duckdbDialect: Dialect = {
   // R = variants * P (the ENUMs number them in byte order), so the (ts, variant, phase) order is the
   // order of one BIGINT and its min is a primitive aggregate: at 10M exposures the step took
   // 1.5-1.8 s instead of 2.7-3.1 s with a min over a struct of (ts, variant, phase) as text. pk is
-  // NULL where it could overflow (ts before 1970 or beyond about year 2262 / R, ±infinity); those
-  // rows keep the struct min, whose timestamps lie outside every packed one, so the earlier of the
-  // two is the first exposure. (A HUGEINT key without that split measured several times slower.)
+  // NULL where it could overflow (ts before 1970, or more than 292,000 / R years after it: year 2262
+  // at R = 1,000; ±infinity); those rows keep the struct min, whose timestamps lie outside every
+  // packed one, so the earlier of the two is the first exposure. (A HUGEINT key without that split
+  // measured several times slower.)
   firstExposure: () => {
     const packedTs = `make_timestamp(first_agg_pk // ${CODES.R})`;
     const packed = `first_agg_rest IS NULL OR first_agg_rest.ts > ${packedTs}`;
