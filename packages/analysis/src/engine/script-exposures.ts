@@ -1,6 +1,7 @@
 // The exposures half of the script (see script.ts): the input scanned into a table with each
-// row's validation mask (in DuckDB after a scan of the variant and phase columns that numbers them), then from that table the attribution to the first exposure, the day
-// counts, and the crossover units' exposures for drift and the naive view.
+// row's validation mask (in DuckDB after a scan of the variant and phase columns that numbers
+// them), then from that table the attribution to the first exposure, the day counts, and the
+// crossover units' exposures for drift and the naive view.
 import { CODES, type Dialect } from './dialect.js';
 import { quoteLiteral } from './sql.js';
 import { NO_PHASE, SOURCES, TABLES, type ScriptSpec, type Step } from './script-types.js';
